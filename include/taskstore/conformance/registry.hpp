@@ -1,0 +1,63 @@
+#pragma once
+// How a backend joins the conformance suite: a name, capability flags, and a factory that
+// makes a fresh, isolated place to keep a store for each test. Register any number of
+// backends (or one backend in several configurations) before the suite's tests are
+// registered with googletest; see taskstore/conformance/suite.hpp.
+
+#include <functional>
+#include <memory>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "taskstore/storage.hpp"
+
+namespace taskstore::conformance {
+
+struct Capabilities {
+  // Data survives closing every instance and opening a new one on the same environment.
+  bool persistent = false;
+  // Several instances, in one process or in several, may share one store at once.
+  bool multi_process = false;
+};
+
+// One isolated store location (a temporary directory, a database file, ...). The suite
+// makes one per test and destroys it afterwards; destruction removes what it created.
+class StoreEnvironment {
+ public:
+  virtual ~StoreEnvironment() = default;
+
+  // Opens an instance of the backend on this environment. Every instance opened on one
+  // environment sees the same store.
+  virtual std::shared_ptr<BaseStorage> open() = 0;
+
+  // Where the store lives, for messages (e.g. "/tmp/taskstore-x/q.db").
+  virtual std::string location() const = 0;
+
+  // Damages the stored form of task `task_id` behind the backend's back, so that reading
+  // it must raise CorruptionError. Returns false if the backend has no stored form to
+  // damage; the corruption tests are then skipped for it.
+  virtual bool corrupt_task(const std::string& task_id) {
+    (void)task_id;
+    return false;
+  }
+};
+
+struct Backend {
+  std::string name;  // letters, digits and '_': it becomes part of test names
+  Capabilities capabilities;
+  std::function<std::unique_ptr<StoreEnvironment>()> make_environment;
+};
+
+// Prints the name only, so googletest does not dump the struct's bytes.
+void PrintTo(const Backend& backend, std::ostream* os);
+
+// Adds a backend to the registry. Throws std::invalid_argument for an empty or
+// duplicate name, a name with other characters, or a missing factory.
+void register_backend(Backend backend);
+
+const std::vector<Backend>& registered_backends();
+
+void clear_registered_backends();
+
+}  // namespace taskstore::conformance

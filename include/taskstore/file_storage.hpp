@@ -1,0 +1,47 @@
+#pragma once
+// FileStorage: a durable backend that keeps one file per task and per result in a
+// directory. Every write is atomic and durable (temp file, fsync, rename, fsync of the
+// directory); claims are exclusive across processes sharing the directory (flock).
+
+#include <cstddef>
+#include <filesystem>
+#include <memory>
+
+#include "taskstore/storage.hpp"
+
+namespace taskstore {
+
+struct FileStorageOptions {
+  std::filesystem::path directory;  // created (with parents) if missing
+  std::size_t io_threads = 2;       // the pool that runs blocking file I/O
+  Clock clock = system_clock();     // stamps updated_at/finished_at without a `now`
+};
+
+class FileStorage final : public BaseStorage {
+ public:
+  // Opens (creating if needed) the store in options.directory. Throws StorageError if the
+  // directory can't be created or locked, CorruptionError if it holds a foreign layout.
+  explicit FileStorage(FileStorageOptions options);
+  ~FileStorage() override;
+
+  Awaitable<std::string> enqueue(Task task) override;
+  Awaitable<std::optional<Task>> dequeue(Timestamp now) override;
+  Awaitable<void> mark_running(std::string task_id) override;
+  Awaitable<void> mark_done(std::string task_id, TaskResult result) override;
+  Awaitable<std::optional<TaskResult>> get_result(std::string task_id) override;
+  Awaitable<std::size_t> purge_results(Timestamp older_than) override;
+  Awaitable<void> mark_failed(std::string task_id, std::string error, bool will_retry) override;
+  Awaitable<std::optional<Task>> get_task(std::string task_id) override;
+  Awaitable<void> reschedule(std::string task_id, Timestamp new_eta) override;
+
+  // Native handles, for backend-specific tests and tools.
+  const std::filesystem::path& directory() const;
+  std::filesystem::path task_path(const std::string& task_id) const;
+  std::filesystem::path result_path(const std::string& task_id) const;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace taskstore

@@ -1,0 +1,59 @@
+#pragma once
+// SqliteStorage: a durable backend in one SQLite database file (WAL mode). Several
+// instances and several processes may share one file; claims are exclusive.
+
+#include <chrono>
+#include <cstddef>
+#include <filesystem>
+#include <memory>
+
+#include "taskstore/storage.hpp"
+
+namespace taskstore {
+
+struct SqliteStorageOptions {
+  enum class Synchronous {
+    full,    // survives power loss (the default)
+    normal,  // survives a process crash; a power loss may drop the latest commits
+  };
+
+  std::filesystem::path path;  // the database file, created if missing
+  Synchronous synchronous = Synchronous::full;
+  std::size_t connections = 4;  // pool threads, each with its own connection
+  // How long one statement waits on a lock inside SQLite before reporting SQLITE_BUSY,
+  // and how many times the backend then retries the whole transaction before it gives
+  // up with StorageError. Together they keep concurrent writers waiting, not failing.
+  std::chrono::milliseconds busy_timeout{5000};
+  int busy_retries = 20;
+  Clock clock = system_clock();  // stamps updated_at/finished_at without a `now`
+};
+
+class SqliteStorage final : public BaseStorage {
+ public:
+  // Opens (creating if needed) the database and its schema. Throws CorruptionError for a
+  // file that is not a taskstore database, StorageError for an unsupported schema version
+  // or any other failure to open.
+  explicit SqliteStorage(SqliteStorageOptions options);
+  ~SqliteStorage() override;
+
+  Awaitable<std::string> enqueue(Task task) override;
+  Awaitable<std::optional<Task>> dequeue(Timestamp now) override;
+  Awaitable<void> mark_running(std::string task_id) override;
+  Awaitable<void> mark_done(std::string task_id, TaskResult result) override;
+  Awaitable<std::optional<TaskResult>> get_result(std::string task_id) override;
+  Awaitable<std::size_t> purge_results(Timestamp older_than) override;
+  Awaitable<void> mark_failed(std::string task_id, std::string error, bool will_retry) override;
+  Awaitable<std::optional<Task>> get_task(std::string task_id) override;
+  Awaitable<void> reschedule(std::string task_id, Timestamp new_eta) override;
+
+  // The database file, for backend-specific tests and tools.
+  const std::filesystem::path& path() const;
+
+  static constexpr int kSchemaVersion = 1;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace taskstore

@@ -1,0 +1,78 @@
+#include "taskstore/validation.hpp"
+
+#include <gtest/gtest.h>
+
+#include "taskstore/errors.hpp"
+
+namespace taskstore {
+namespace {
+
+Task valid_task() {
+  Task t;
+  t.id = "task-1";
+  t.name = "send_email";
+  return t;
+}
+
+TEST(ValidateTaskId, AcceptsUtf8AndRejectsBadIds) {
+  EXPECT_NO_THROW(validate_task_id("op", "t\xc3\xa9\xe2\x82\xac-\xf0\x9f\x98\x80"));
+  EXPECT_THROW(validate_task_id("op", ""), InvalidArgumentError);
+  EXPECT_THROW(validate_task_id("op", std::string("a\0b", 3)), InvalidArgumentError);
+  EXPECT_THROW(validate_task_id("op", "\xff"), InvalidArgumentError);
+  EXPECT_THROW(validate_task_id("op", "\xc3"), InvalidArgumentError);          // truncated
+  EXPECT_THROW(validate_task_id("op", "\xc0\xaf"), InvalidArgumentError);      // overlong
+  EXPECT_THROW(validate_task_id("op", "\xed\xa0\x80"), InvalidArgumentError);  // surrogate
+  EXPECT_NO_THROW(validate_task_id("op", std::string(Task::kMaxIdBytes, 'x')));
+  EXPECT_THROW(validate_task_id("op", std::string(Task::kMaxIdBytes + 1, 'x')),
+               InvalidArgumentError);
+}
+
+TEST(ValidateNewTask, RejectsEachInvalidFieldWithItsName) {
+  EXPECT_NO_THROW(validate_new_task(valid_task()));
+
+  auto expect_rejected = [](Task t, const std::string& words) {
+    try {
+      validate_new_task(t);
+      ADD_FAILURE() << "accepted a task that should be rejected for: " << words;
+    } catch (const InvalidArgumentError& e) {
+      EXPECT_NE(std::string(e.what()).find(words), std::string::npos) << e.what();
+    }
+  };
+  Task t = valid_task();
+  t.name.clear();
+  expect_rejected(t, "empty name");
+  t = valid_task();
+  t.status = TaskStatus::RUNNING;
+  expect_rejected(t, "status RUNNING");
+  t = valid_task();
+  t.max_retries = -1;
+  expect_rejected(t, "negative max_retries");
+  t = valid_task();
+  t.attempts = -1;
+  expect_rejected(t, "negative attempts");
+  t = valid_task();
+  t.schedule = IntervalSchedule{Duration{0}};
+  expect_rejected(t, "interval");
+  t = valid_task();
+  t.retry.delay = Duration{-5};
+  expect_rejected(t, "retry delay");
+}
+
+TEST(ValidateSuccessResult, RequiresMatchingIdAndSuccessStatus) {
+  TaskResult r{.task_id = "a", .status = TaskStatus::SUCCESS};
+  EXPECT_NO_THROW(validate_success_result("a", r));
+  EXPECT_THROW(validate_success_result("b", r), InvalidArgumentError);
+  r.status = TaskStatus::FAILED;
+  EXPECT_THROW(validate_success_result("a", r), InvalidArgumentError);
+}
+
+TEST(TaskStatusNames, RoundTrip) {
+  for (auto s : {TaskStatus::PENDING, TaskStatus::RUNNING, TaskStatus::SUCCESS,
+                 TaskStatus::FAILED, TaskStatus::RETRYING}) {
+    EXPECT_EQ(parse_task_status(to_string(s)), s);
+  }
+  EXPECT_EQ(parse_task_status("pending"), std::nullopt);
+}
+
+}  // namespace
+}  // namespace taskstore
