@@ -5,9 +5,12 @@
 #include <chrono>
 #include <cstddef>
 #include <filesystem>
+#include <functional>
 #include <memory>
 
 #include "taskstore/storage.hpp"
+
+struct sqlite3;
 
 namespace taskstore {
 
@@ -48,6 +51,11 @@ class SqliteStorage final : public BaseStorage {
 
   // The database file, for backend-specific tests and tools.
   const std::filesystem::path& path() const;
+
+  // Runs `use` on the calling thread with one of the backend's own connections checked
+  // out (none of the backend's operations uses it meanwhile), for backend-specific tests
+  // and tools that inspect per-connection settings such as PRAGMA synchronous. Blocks.
+  void with_native_connection(const std::function<void(sqlite3*)>& use) const;
 
   static constexpr int kSchemaVersion = 1;
 

@@ -1,5 +1,0 @@
-if(EXISTS "/work/main/build/ci/spec/spec_tests[1]_tests.cmake")
-  include("/work/main/build/ci/spec/spec_tests[1]_tests.cmake")
-else()
-  add_test(spec_tests_NOT_BUILT spec_tests_NOT_BUILT)
-endif()

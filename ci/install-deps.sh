@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs everything taskstore needs to build and test, from Debian 12's packages.
+# Run as root (or with sudo). Safe to run again: apt-get skips what is installed.
+set -euo pipefail
+
+packages=(
+  cmake ninja-build g++          # build
+  libboost-dev                   # Boost.Asio (C++20 coroutines)
+  libsqlite3-dev                 # the SQLite backend
+  zlib1g-dev                     # CRC-32 for the file backend's records
+  libgtest-dev libgmock-dev      # the conformance suite and unit tests
+  librapidcheck-dev              # property-based tests
+  libbenchmark-dev               # benchmarks
+  libcli11-dev                   # taskstore-conformance's command line
+)
+
+if [ "$(id -u)" -ne 0 ]; then
+  exec sudo "$0" "$@"
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${packages[@]}"

@@ -1,0 +1,217 @@
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdlib>
+#include <iostream>
+#include <memory>
+#include <stdexcept>
+#include <system_error>
+
+#include "taskstore/conformance/reference_backends.hpp"
+#include "taskstore/conformance/requirements.hpp"
+#include "taskstore/conformance/suite.hpp"
+#include "verdicts.hpp"
+
+namespace taskstore::conformance {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr int kExitPassed = 0;
+constexpr int kExitFailed = 1;
+constexpr int kExitUsage = 2;
+
+// A fresh private directory for default stores, removed when the run ends.
+class ScratchDirectory {
+ public:
+  ScratchDirectory() {
+    std::string pattern = (fs::temp_directory_path() / "taskstore-conformance-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr) {
+      throw std::runtime_error("cannot create a temporary directory from " + pattern + ": " +
+                               std::generic_category().message(errno));
+    }
+    path_ = pattern;
+  }
+  ~ScratchDirectory() {
+    std::error_code ignored;
+    fs::remove_all(path_, ignored);
+  }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+struct CommandLine {
+  std::vector<std::string> backends;
+  std::vector<std::string> reports;
+  bool verbose = false;
+  bool list = false;
+  std::vector<std::string> gtest_args;
+};
+
+Backend make_backend(const std::string& spec, const std::vector<BackendScheme>& schemes) {
+  const auto colon = spec.find(':');
+  const std::string name = spec.substr(0, colon);
+  const std::string arg = colon == std::string::npos ? "" : spec.substr(colon + 1);
+  for (const auto& scheme : schemes) {
+    if (scheme.name != name) continue;
+    if (!scheme.arg_help.empty() && arg.empty()) {
+      throw std::invalid_argument("--backend " + spec + ": expected " + name + ":" +
+                                  scheme.arg_help);
+    }
+    return scheme.make(arg);
+  }
+  std::string known;
+  for (const auto& scheme : schemes) known += (known.empty() ? "" : ", ") + scheme.name;
+  throw std::invalid_argument("--backend " + spec + ": unknown backend '" + name +
+                              "' (known: " + known + ")");
+}
+
+void list_requirements(std::ostream& out) {
+  for (const auto& r : all_requirements()) {
+    if (r.scope == RequirementScope::storage) out << r.id << "\t" << r.title << "\n";
+  }
+}
+
+}  // namespace
+
+std::vector<BackendScheme> reference_schemes() {
+  return {
+      BackendScheme{.name = "memory",
+                    .arg_help = "",
+                    .help = "the in-process reference store",
+                    .make = [](const std::string&) { return memory_backend(); },
+                    .default_arg = [](const fs::path&) { return std::optional<std::string>(""); }},
+      BackendScheme{.name = "file",
+                    .arg_help = "DIR",
+                    .help = "one-file-per-task store; each test uses a fresh subdirectory of DIR",
+                    .make = [](const std::string& dir) { return file_backend(dir); },
+                    .default_arg =
+                        [](const fs::path& scratch) {
+                          return std::optional<std::string>((scratch / "file").string());
+                        }},
+      BackendScheme{.name = "sqlite",
+                    .arg_help = "DIR",
+                    .help = "SQLite store; each test uses a fresh database file in DIR",
+                    .make = [](const std::string& dir) { return sqlite_backend(dir); },
+                    .default_arg =
+                        [](const fs::path& scratch) {
+                          return std::optional<std::string>((scratch / "sqlite").string());
+                        }},
+  };
+}
+
+int conformance_main(int argc, char** argv, std::vector<BackendScheme> schemes) {
+  CommandLine cli;
+  CLI::App app{"Runs the taskstore storage-conformance suite against one or more backends "
+               "and prints a verdict for every requirement of spec/requirements.md.\n"
+               "Exit codes: 0 every requirement passed, 1 a requirement failed or was not "
+               "checked, 2 usage or setup error. --gtest_* flags are passed to googletest.",
+               "taskstore-conformance"};
+  std::string backend_help = "Backend to test (repeatable; default: every backend below on "
+                             "temporary paths):";
+  for (const auto& s : schemes) {
+    backend_help += "\n  " + s.name + (s.arg_help.empty() ? "" : ":" + s.arg_help) + "  " + s.help;
+  }
+  app.add_option("--backend", cli.backends, backend_help);
+  app.add_option("--report", cli.reports,
+                 "Also write a report: tsv=FILE (requirement, backend, verdict, message)");
+  app.add_flag("--verbose", cli.verbose, "Print googletest's line for every test");
+  app.add_flag("--list", cli.list, "List the requirement IDs the suite checks, then exit");
+  app.allow_extras();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "taskstore-conformance: " << e.what() << "\n";
+    return kExitUsage;
+  }
+  for (const auto& extra : app.remaining()) {
+    if (extra.rfind("--gtest_", 0) != 0) {
+      std::cerr << "taskstore-conformance: unknown argument '" << extra
+                << "' (see --help)\n";
+      return kExitUsage;
+    }
+    cli.gtest_args.push_back(extra);
+  }
+  if (cli.list) {
+    list_requirements(std::cout);
+    return kExitPassed;
+  }
+  std::vector<fs::path> tsv_reports;
+  for (const auto& report : cli.reports) {
+    if (report.rfind("tsv=", 0) != 0 || report.size() == 4) {
+      std::cerr << "taskstore-conformance: --report " << report
+                << ": expected tsv=FILE\n";
+      return kExitUsage;
+    }
+    tsv_reports.emplace_back(report.substr(4));
+  }
+
+  std::unique_ptr<ScratchDirectory> scratch;
+  std::vector<std::string> backend_names;
+  try {
+    clear_registered_backends();
+    std::vector<Backend> backends;
+    if (cli.backends.empty()) {
+      scratch = std::make_unique<ScratchDirectory>();
+      for (const auto& scheme : schemes) {
+        if (const auto arg = scheme.default_arg ? scheme.default_arg(scratch->path())
+                                                : std::nullopt) {
+          backends.push_back(scheme.make(*arg));
+        }
+      }
+    } else {
+      for (const auto& spec : cli.backends) backends.push_back(make_backend(spec, schemes));
+    }
+    for (auto& backend : backends) {
+      backend_names.push_back(backend.name);
+      register_backend(std::move(backend));
+    }
+  } catch (const std::exception& e) {
+    std::cerr << "taskstore-conformance: " << e.what() << "\n";
+    return kExitUsage;
+  }
+
+  std::vector<std::string> gtest_storage{argv[0]};
+  bool filtered = false;
+  for (const auto& a : cli.gtest_args) {
+    gtest_storage.push_back(a);
+    filtered = filtered || a.rfind("--gtest_filter", 0) == 0;
+  }
+  std::vector<char*> gtest_argv;
+  for (auto& a : gtest_storage) gtest_argv.push_back(a.data());
+  gtest_argv.push_back(nullptr);
+  int gtest_argc = static_cast<int>(gtest_storage.size());
+  ::testing::InitGoogleTest(&gtest_argc, gtest_argv.data());
+
+  auto& listeners = ::testing::UnitTest::GetInstance()->listeners();
+  if (!cli.verbose) {
+    delete listeners.Release(listeners.default_result_printer());
+    listeners.Append(new CompactPrinter(std::cout, ::isatty(STDOUT_FILENO) != 0));
+  }
+  auto* verdicts = new VerdictCollector;  // owned by googletest once appended
+  listeners.Append(verdicts);
+
+  std::cout << "taskstore-conformance: testing";
+  for (const auto& name : backend_names) std::cout << " " << name;
+  if (scratch) std::cout << " (stores under " << scratch->path().string() << ")";
+  std::cout << std::endl;
+
+  const int gtest_status = RUN_ALL_TESTS();
+  const ReportSummary summary = print_report(std::cout, *verdicts, backend_names, !filtered);
+  try {
+    for (const auto& path : tsv_reports) write_tsv_report(path, *verdicts, backend_names);
+  } catch (const std::exception& e) {
+    std::cerr << "taskstore-conformance: " << e.what() << "\n";
+    return kExitUsage;
+  }
+  const bool ok = gtest_status == 0 && summary.failed == 0 && summary.unchecked == 0;
+  return ok ? kExitPassed : kExitFailed;
+}
+
+}  // namespace taskstore::conformance

@@ -1,0 +1,98 @@
+#include "taskstore/conformance/fixture.hpp"
+
+#include <sstream>
+
+#include "taskstore/conformance/requirements.hpp"
+
+namespace taskstore::conformance {
+
+namespace {
+
+std::string trace_message(std::initializer_list<std::string_view> ids) {
+  std::ostringstream out;
+  out << "checks requirement" << (ids.size() == 1 ? " " : "s ");
+  bool first = true;
+  for (const auto id : ids) {
+    out << (first ? "" : ", ") << id;
+    if (const Requirement* r = find_requirement(id)) out << " (" << r->title << ")";
+    first = false;
+  }
+  out << " of spec/requirements.md";
+  return out.str();
+}
+
+}  // namespace
+
+RequirementTrace::RequirementTrace(const char* file, int line,
+                                   std::initializer_list<std::string_view> ids)
+    : trace_(file, line, trace_message(ids)) {
+  std::string joined;
+  for (const auto id : ids) {
+    if (find_requirement(id) == nullptr) {
+      ADD_FAILURE_AT(file, line) << "test names requirement '" << id
+                                 << "', which spec/requirements.md does not define";
+    }
+    if (!joined.empty()) joined += ",";
+    joined += id;
+  }
+  if (ids.size() == 0) ADD_FAILURE_AT(file, line) << "TASKSTORE_REQUIREMENTS names no ID";
+  ::testing::Test::RecordProperty("requirements", joined);
+}
+
+void ConformanceTest::SetUp() {
+  environment_ = backend().make_environment();
+  store_ = environment_->open();
+}
+
+void ConformanceTest::TearDown() {
+  store_.reset();
+  environment_.reset();
+}
+
+std::shared_ptr<BaseStorage> ConformanceTest::open_another_instance() {
+  return environment_->open();
+}
+
+void ConformanceTest::reopen() {
+  store_.reset();
+  store_ = environment_->open();
+}
+
+Timestamp ConformanceTest::t0() {
+  // 2026-01-01T00:00:00.000001Z: a non-zero microsecond part catches backends that keep
+  // only seconds or milliseconds.
+  return from_micros(1'767'225'600'000'001);
+}
+
+Task ConformanceTest::make_task(std::string id, Timestamp eta) {
+  Task task;
+  task.id = std::move(id);
+  task.name = "conformance.noop";
+  task.payload = to_bytes("payload of " + task.id);
+  task.eta = eta;
+  task.max_retries = 3;
+  task.created_at = t0();
+  task.updated_at = t0();
+  return task;
+}
+
+Task ConformanceTest::add_task(std::string id, Timestamp eta) {
+  Task task = make_task(std::move(id), eta);
+  run(store().enqueue(task));
+  return task;
+}
+
+Task ConformanceTest::must_get(const std::string& id) {
+  auto task = run(store().get_task(id));
+  if (!task) throw std::runtime_error("get_task('" + id + "') returned nothing");
+  return *task;
+}
+
+std::string ConformanceTest::claim_id(Timestamp now) {
+  const auto task = run(store().dequeue(now));
+  return task ? task->id : "(nothing)";
+}
+
+std::string ConformanceTest::where() const { return environment_->location(); }
+
+}  // namespace taskstore::conformance

@@ -1,0 +1,75 @@
+#pragma once
+// Turns googletest results into one verdict per requirement and backend, and prints or
+// writes them. A test contributes to every requirement it names (TASKSTORE_REQUIREMENTS):
+// a requirement fails on a backend if any of its tests failed there, passes if at least
+// one passed and none failed, and is skipped if all of its tests were skipped.
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <map>
+#include <ostream>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace taskstore::conformance {
+
+enum class Verdict { pass, fail, skip };
+
+struct VerdictCell {
+  Verdict verdict = Verdict::skip;
+  int tests = 0;
+  std::vector<std::string> failures;  // "Suite.Test: message", one per failed test
+  std::string skip_reason;
+};
+
+class VerdictCollector : public ::testing::EmptyTestEventListener {
+ public:
+  void OnTestEnd(const ::testing::TestInfo& info) override;
+
+  // The cell for (requirement, backend), or nullptr if no test checked it there.
+  const VerdictCell* find(const std::string& requirement, const std::string& backend) const;
+  // Tests that ran without naming any requirement (a suite bug worth reporting).
+  const std::vector<std::string>& unlabelled_tests() const { return unlabelled_; }
+
+ private:
+  std::map<std::pair<std::string, std::string>, VerdictCell> cells_;
+  std::vector<std::string> unlabelled_;
+};
+
+struct ReportSummary {
+  int passed = 0;
+  int failed = 0;
+  int skipped = 0;
+  int unchecked = 0;  // storage requirements no test checked on some backend
+};
+
+// Prints the requirement × backend table, then each failure with its message. When
+// `require_every_requirement` is set, a storage requirement without any test on a backend
+// is shown as UNCHECKED and counted.
+ReportSummary print_report(std::ostream& out, const VerdictCollector& verdicts,
+                           const std::vector<std::string>& backends,
+                           bool require_every_requirement);
+
+// Writes "requirement<TAB>backend<TAB>verdict<TAB>message" lines, one per cell, for tools.
+void write_tsv_report(const std::filesystem::path& path, const VerdictCollector& verdicts,
+                      const std::vector<std::string>& backends);
+
+// Prints failures as they happen, and a progress line on a terminal; replaces googletest's
+// per-test output in the conformance program (which --verbose keeps instead).
+class CompactPrinter : public ::testing::EmptyTestEventListener {
+ public:
+  explicit CompactPrinter(std::ostream& out, bool progress) : out_(out), progress_(progress) {}
+  void OnTestProgramStart(const ::testing::UnitTest& unit) override;
+  void OnTestEnd(const ::testing::TestInfo& info) override;
+  void OnTestProgramEnd(const ::testing::UnitTest& unit) override;
+
+ private:
+  std::ostream& out_;
+  bool progress_;
+  int total_ = 0;
+  int done_ = 0;
+};
+
+}  // namespace taskstore::conformance

@@ -1,0 +1,27 @@
+// Runs the conformance suite against the three reference backends as a plain googletest
+// program, so ctest lists every test × backend on its own.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <system_error>
+
+#include "taskstore/conformance/reference_backends.hpp"
+
+int main(int argc, char** argv) {
+  namespace fs = std::filesystem;
+  namespace tc = taskstore::conformance;
+  std::string scratch = (fs::temp_directory_path() / "taskstore-conformance-XXXXXX").string();
+  if (::mkdtemp(scratch.data()) == nullptr) {
+    perror("conformance_tests: mkdtemp");
+    return 2;
+  }
+  tc::register_backend(tc::memory_backend());
+  tc::register_backend(tc::file_backend(fs::path(scratch) / "file"));
+  tc::register_backend(tc::sqlite_backend(fs::path(scratch) / "sqlite"));
+  ::testing::InitGoogleTest(&argc, argv);
+  const int status = RUN_ALL_TESTS();
+  std::error_code ignored;
+  fs::remove_all(scratch, ignored);
+  return status;
+}

@@ -1,0 +1,160 @@
+// The suite must catch deliberately broken backends, naming the requirement each one
+// breaks, while the reference memory backend passes in the same run.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Run {
+  int exit_code = -1;
+  std::string output;
+};
+
+Run run_command(const std::string& command) {
+  Run run;
+  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
+  if (pipe == nullptr) return run;
+  std::array<char, 4096> buffer;
+  while (const std::size_t n = std::fread(buffer.data(), 1, buffer.size(), pipe)) {
+    run.output.append(buffer.data(), n);
+  }
+  const int status = ::pclose(pipe);
+  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return run;
+}
+
+struct Cell {
+  std::string verdict;
+  std::string message;
+};
+
+// (requirement, backend) -> verdict and message, from a tsv report.
+std::map<std::pair<std::string, std::string>, Cell> read_tsv(const fs::path& path) {
+  std::map<std::pair<std::string, std::string>, Cell> cells;
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);  // header
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string id, backend, verdict, message;
+    std::getline(fields, id, '\t');
+    std::getline(fields, backend, '\t');
+    std::getline(fields, verdict, '\t');
+    std::getline(fields, message);
+    cells[{id, backend}] = Cell{verdict, message};
+  }
+  return cells;
+}
+
+class SelfTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    report_ = new fs::path(fs::temp_directory_path() /
+                           ("taskstore-selftest-" + std::to_string(::getpid()) + ".tsv"));
+    run_ = new Run(run_command(std::string(TASKSTORE_SELFTEST_RUNNER) +
+                               " --backend memory --backend broken_mark_failed"
+                               " --backend broken_purge --backend broken_eta_boundary"
+                               " --report tsv=" + report_->string()));
+    cells_ = new std::map<std::pair<std::string, std::string>, Cell>(read_tsv(*report_));
+  }
+  static void TearDownTestSuite() {
+    fs::remove(*report_);
+    delete report_;
+    delete run_;
+    delete cells_;
+  }
+
+  static const Cell& cell(const std::string& id, const std::string& backend) {
+    static const Cell missing{"MISSING", ""};
+    const auto it = cells_->find({id, backend});
+    return it == cells_->end() ? missing : it->second;
+  }
+
+  void expect_caught(const std::string& id, const std::string& backend) {
+    const Cell& c = cell(id, backend);
+    EXPECT_EQ(c.verdict, "FAIL") << backend << " was not caught breaking " << id;
+    EXPECT_NE(c.message.find(id), std::string::npos)
+        << "the failure message does not name " << id << ": " << c.message;
+    EXPECT_NE(run_->output.find(id + " on " + backend + ":"), std::string::npos)
+        << "the printed report does not list the failure of " << id << " on " << backend;
+  }
+
+  static fs::path* report_;
+  static Run* run_;
+  static std::map<std::pair<std::string, std::string>, Cell>* cells_;
+};
+
+fs::path* SelfTest::report_ = nullptr;
+Run* SelfTest::run_ = nullptr;
+std::map<std::pair<std::string, std::string>, Cell>* SelfTest::cells_ = nullptr;
+
+TEST_F(SelfTest, RunWithBrokenBackends_ExitsWithFailure) {
+  EXPECT_EQ(run_->exit_code, 1) << run_->output;
+  EXPECT_FALSE(cells_->empty()) << "no tsv report was written:\n" << run_->output;
+}
+
+TEST_F(SelfTest, MarkFailedThatSetsFailed_IsCaughtAsFail1) {
+  expect_caught("FAIL-1", "broken_mark_failed");
+}
+
+TEST_F(SelfTest, PurgeThatUsesLessOrEqual_IsCaughtAsPur2) {
+  expect_caught("PUR-2", "broken_purge");
+}
+
+TEST_F(SelfTest, DequeueThatMissesEtaEqualNow_IsCaughtAsDeq3) {
+  expect_caught("DEQ-3", "broken_eta_boundary");
+}
+
+TEST_F(SelfTest, BrokenBackends_StillPassWhatTheyDoNotBreak) {
+  EXPECT_EQ(cell("RES-2", "broken_mark_failed").verdict, "PASS");
+  EXPECT_EQ(cell("FAIL-1", "broken_purge").verdict, "PASS");
+  EXPECT_EQ(cell("PUR-2", "broken_eta_boundary").verdict, "PASS");
+}
+
+TEST_F(SelfTest, MemoryBackend_PassesEverythingInTheSameRun) {
+  int rows = 0;
+  for (const auto& [key, c] : *cells_) {
+    if (key.second != "memory") continue;
+    ++rows;
+    EXPECT_TRUE(c.verdict == "PASS" || c.verdict == "SKIP")
+        << key.first << " on memory: " << c.verdict << " " << c.message;
+  }
+  EXPECT_GT(rows, 30);
+}
+
+TEST(ConformanceProgram, UsageErrors_ExitWithTwoAndNameTheProblem) {
+  const std::string program = TASKSTORE_CONFORMANCE_PROGRAM;
+  Run unknown = run_command(program + " --backend nosuch:x");
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_NE(unknown.output.find("unknown backend 'nosuch'"), std::string::npos) << unknown.output;
+  Run missing_arg = run_command(program + " --backend sqlite");
+  EXPECT_EQ(missing_arg.exit_code, 2);
+  EXPECT_NE(missing_arg.output.find("sqlite:DIR"), std::string::npos) << missing_arg.output;
+  Run bad_flag = run_command(program + " --frobnicate");
+  EXPECT_EQ(bad_flag.exit_code, 2);
+  EXPECT_NE(bad_flag.output.find("--frobnicate"), std::string::npos) << bad_flag.output;
+  Run bad_report = run_command(program + " --report xml=out.xml");
+  EXPECT_EQ(bad_report.exit_code, 2);
+  EXPECT_NE(bad_report.output.find("tsv=FILE"), std::string::npos) << bad_report.output;
+}
+
+TEST(ConformanceProgram, List_PrintsEveryStorageRequirement) {
+  Run list = run_command(std::string(TASKSTORE_CONFORMANCE_PROGRAM) + " --list");
+  EXPECT_EQ(list.exit_code, 0);
+  EXPECT_NE(list.output.find("DEQ-4\tEarliest eta first, ties in enqueue order"),
+            std::string::npos)
+      << list.output;
+}
+
+}  // namespace

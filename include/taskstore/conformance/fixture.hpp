@@ -1,0 +1,95 @@
+#pragma once
+// The base fixture of the conformance suite, public so a backend author can add tests of
+// their own in the same style. A test gets a fresh, isolated store on the backend under
+// test, a way to run the store's coroutines to completion, and names the requirement IDs
+// it checks with TASKSTORE_REQUIREMENTS.
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
+#include <initializer_list>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "taskstore/conformance/registry.hpp"
+#include "taskstore/storage.hpp"
+
+namespace taskstore::conformance {
+
+// Runs `op` on `io` until it completes and returns its value (or rethrows its error).
+// Each thread that calls it needs its own io_context.
+template <typename T>
+T run_on(boost::asio::io_context& io, Awaitable<T> op) {
+  auto result = boost::asio::co_spawn(io, std::move(op), boost::asio::use_future);
+  io.restart();
+  io.run();
+  return result.get();
+}
+
+class ConformanceTest : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override;
+  void TearDown() override;
+
+  const Backend& backend() const { return GetParam(); }
+  StoreEnvironment& environment() { return *environment_; }
+  BaseStorage& store() { return *store_; }
+
+  // Another instance on the same store (for backends with multi_process).
+  std::shared_ptr<BaseStorage> open_another_instance();
+  // Closes the test's instance and opens a new one on the same store.
+  void reopen();
+
+  // Runs a store operation to completion on the test's io_context.
+  template <typename T>
+  T run(Awaitable<T> op) {
+    return run_on(io_, std::move(op));
+  }
+
+  // A fixed instant all tests measure from, so etas and cutoffs are exact.
+  static Timestamp t0();
+  // A valid PENDING task with the given id, due at `eta`, stamped at t0().
+  static Task make_task(std::string id, Timestamp eta = t0());
+  // Enqueues make_task(id, eta) and returns the task as given.
+  Task add_task(std::string id, Timestamp eta = t0());
+  // The stored task, failing the test (with a thrown exception) if it is missing.
+  Task must_get(const std::string& id);
+  // The id of the task dequeue(now) claims, or "(nothing)".
+  std::string claim_id(Timestamp now);
+  // The store's location, for messages.
+  std::string where() const;
+
+  boost::asio::io_context io_;
+
+ private:
+  std::unique_ptr<StoreEnvironment> environment_;
+  std::shared_ptr<BaseStorage> store_;
+};
+
+// Records which requirement IDs the current test checks: as a googletest property (the
+// report reads it), and as a trace line on every failure message. An ID that is not in
+// the catalogue fails the test.
+class RequirementTrace {
+ public:
+  RequirementTrace(const char* file, int line, std::initializer_list<std::string_view> ids);
+
+ private:
+  ::testing::ScopedTrace trace_;
+};
+
+}  // namespace taskstore::conformance
+
+// Use once at the top of a test body: TASKSTORE_REQUIREMENTS("DEQ-3", "DEQ-4");
+#define TASKSTORE_REQUIREMENTS(...)                                             \
+  const ::taskstore::conformance::RequirementTrace taskstore_requirement_trace_( \
+      __FILE__, __LINE__, {__VA_ARGS__})
+
+// Skips the test, visibly, on a backend without the capability:
+// TASKSTORE_REQUIRE_CAPABILITY(persistent);
+#define TASKSTORE_REQUIRE_CAPABILITY(flag)                                       \
+  if (!backend().capabilities.flag)                                              \
+  GTEST_SKIP() << "backend '" << backend().name << "' does not declare capability '" \
+               << #flag << "'"

@@ -1,0 +1,38 @@
+#pragma once
+// Running the conformance suite: the verdict report and the command-line driver that
+// taskstore-conformance is made of. Out-of-tree backends reuse both.
+
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "taskstore/conformance/registry.hpp"
+
+namespace taskstore::conformance {
+
+// A kind of backend the command line can name: `--backend NAME` or `--backend NAME:ARG`.
+struct BackendScheme {
+  std::string name;        // e.g. "sqlite"
+  std::string arg_help;    // e.g. "DIR" (empty if the scheme takes no argument)
+  std::string help;        // one line for --help
+  // Makes the backend from the text after the colon (empty if none was given). Throws
+  // std::invalid_argument with a one-line message for a bad argument.
+  std::function<Backend(const std::string& arg)> make;
+  // The argument used when no --backend is given at all; the scheme is left out of the
+  // default run if this returns nullopt.
+  std::function<std::optional<std::string>(const std::filesystem::path& scratch)> default_arg;
+};
+
+// memory, file:DIR and sqlite:DIR.
+std::vector<BackendScheme> reference_schemes();
+
+// The whole program: parses the command line, registers the chosen backends, runs every
+// conformance test on each, prints the requirement × backend table and returns the exit
+// code (0 all passed, 1 a requirement failed or went unchecked, 2 usage or setup error).
+// Unrecognised --gtest_* flags are passed to googletest.
+int conformance_main(int argc, char** argv, std::vector<BackendScheme> schemes);
+
+}  // namespace taskstore::conformance
