@@ -93,28 +93,33 @@ TEST_P(ConcurrencyTest, Operations_ResumeOnTheCallersExecutor) {
   auto check = [&](const char* step) {
     if (!strand.running_in_this_thread()) lost.push_back(step);
   };
+  // Arguments are named locals, not temporaries inside co_await expressions: g++ 12
+  // destroys such temporaries twice in some coroutines (see README, toolchain notes).
   auto body = [&]() -> Awaitable<void> {
-    Task task = make_task("async");
+    const std::string id = "async";
+    const Task task = make_task(id);
     co_await store().enqueue(task);
     check("enqueue");
-    co_await store().get_task("async");
+    co_await store().get_task(id);
     check("get_task");
     co_await store().dequeue(t0());
     check("dequeue");
-    co_await store().mark_running("async");
+    co_await store().mark_running(id);
     check("mark_running");
-    co_await store().mark_failed("async", "x");
+    co_await store().mark_failed(id, "x");
     check("mark_failed");
-    co_await store().reschedule("async", t0());
+    co_await store().reschedule(id, t0());
     check("reschedule");
-    co_await store().mark_done("async", TaskResult{.task_id = "async", .finished_at = t0()});
+    const TaskResult result{.task_id = id, .finished_at = t0()};
+    co_await store().mark_done(id, result);
     check("mark_done");
-    co_await store().get_result("async");
+    co_await store().get_result(id);
     check("get_result");
     co_await store().purge_results(t0());
     check("purge_results");
+    const std::string unknown = "unknown";
     try {
-      co_await store().mark_running("unknown");
+      co_await store().mark_running(unknown);
     } catch (const NotFoundError&) {
     }
     check("mark_running (throwing)");

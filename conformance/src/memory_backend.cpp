@@ -1,0 +1,30 @@
+#include "taskstore/conformance/reference_backends.hpp"
+
+#include "taskstore/memory_storage.hpp"
+
+namespace taskstore::conformance {
+
+namespace {
+
+class MemoryEnvironment final : public StoreEnvironment {
+ public:
+  // A memory store lives only as long as its one instance; every open() shares it.
+  std::shared_ptr<BaseStorage> open() override {
+    if (!store_) store_ = std::make_shared<MemoryStorage>();
+    return store_;
+  }
+  std::string location() const override { return "memory"; }
+
+ private:
+  std::shared_ptr<MemoryStorage> store_;
+};
+
+}  // namespace
+
+Backend memory_backend() {
+  return Backend{.name = "memory",
+                 .capabilities = {.persistent = false, .multi_process = false},
+                 .make_environment = [] { return std::make_unique<MemoryEnvironment>(); }};
+}
+
+}  // namespace taskstore::conformance
