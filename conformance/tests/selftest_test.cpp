@@ -16,13 +16,13 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct Run {
+struct CommandRun {
   int exit_code = -1;
   std::string output;
 };
 
-Run run_command(const std::string& command) {
-  Run run;
+CommandRun run_command(const std::string& command) {
+  CommandRun run;
   FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
   if (pipe == nullptr) return run;
   std::array<char, 4096> buffer;
@@ -62,7 +62,7 @@ class SelfTest : public ::testing::Test {
   static void SetUpTestSuite() {
     report_ = new fs::path(fs::temp_directory_path() /
                            ("taskstore-selftest-" + std::to_string(::getpid()) + ".tsv"));
-    run_ = new Run(run_command(std::string(TASKSTORE_SELFTEST_RUNNER) +
+    run_ = new CommandRun(run_command(std::string(TASKSTORE_SELFTEST_RUNNER) +
                                " --backend memory --backend broken_mark_failed"
                                " --backend broken_purge --backend broken_eta_boundary"
                                " --report tsv=" + report_->string()));
@@ -91,12 +91,12 @@ class SelfTest : public ::testing::Test {
   }
 
   static fs::path* report_;
-  static Run* run_;
+  static CommandRun* run_;
   static std::map<std::pair<std::string, std::string>, Cell>* cells_;
 };
 
 fs::path* SelfTest::report_ = nullptr;
-Run* SelfTest::run_ = nullptr;
+CommandRun* SelfTest::run_ = nullptr;
 std::map<std::pair<std::string, std::string>, Cell>* SelfTest::cells_ = nullptr;
 
 TEST_F(SelfTest, RunWithBrokenBackends_ExitsWithFailure) {
@@ -135,22 +135,22 @@ TEST_F(SelfTest, MemoryBackend_PassesEverythingInTheSameRun) {
 
 TEST(ConformanceProgram, UsageErrors_ExitWithTwoAndNameTheProblem) {
   const std::string program = TASKSTORE_CONFORMANCE_PROGRAM;
-  Run unknown = run_command(program + " --backend nosuch:x");
+  CommandRun unknown = run_command(program + " --backend nosuch:x");
   EXPECT_EQ(unknown.exit_code, 2);
   EXPECT_NE(unknown.output.find("unknown backend 'nosuch'"), std::string::npos) << unknown.output;
-  Run missing_arg = run_command(program + " --backend sqlite");
+  CommandRun missing_arg = run_command(program + " --backend sqlite");
   EXPECT_EQ(missing_arg.exit_code, 2);
   EXPECT_NE(missing_arg.output.find("sqlite:DIR"), std::string::npos) << missing_arg.output;
-  Run bad_flag = run_command(program + " --frobnicate");
+  CommandRun bad_flag = run_command(program + " --frobnicate");
   EXPECT_EQ(bad_flag.exit_code, 2);
   EXPECT_NE(bad_flag.output.find("--frobnicate"), std::string::npos) << bad_flag.output;
-  Run bad_report = run_command(program + " --report xml=out.xml");
+  CommandRun bad_report = run_command(program + " --report xml=out.xml");
   EXPECT_EQ(bad_report.exit_code, 2);
   EXPECT_NE(bad_report.output.find("tsv=FILE"), std::string::npos) << bad_report.output;
 }
 
 TEST(ConformanceProgram, List_PrintsEveryStorageRequirement) {
-  Run list = run_command(std::string(TASKSTORE_CONFORMANCE_PROGRAM) + " --list");
+  CommandRun list = run_command(std::string(TASKSTORE_CONFORMANCE_PROGRAM) + " --list");
   EXPECT_EQ(list.exit_code, 0);
   EXPECT_NE(list.output.find("DEQ-4\tEarliest eta first, ties in enqueue order"),
             std::string::npos)

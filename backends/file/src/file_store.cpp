@@ -1,0 +1,210 @@
+#include "file_store.hpp"
+
+#include <algorithm>
+#include <limits>
+#include <system_error>
+#include <vector>
+
+#include "posix_file.hpp"
+#include "taskstore/errors.hpp"
+
+namespace taskstore::file_backend {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path absolute_path(const fs::path& directory) {
+  std::error_code ec;
+  fs::path path = fs::absolute(directory, ec);
+  if (ec) throw StorageError("resolve " + directory.string() + ": " + ec.message());
+  return path;
+}
+
+}  // namespace
+
+FileStore::FileStore(const fs::path& directory, Clock clock)
+    : layout_(absolute_path(directory)), clock_(std::move(clock)) {
+  std::error_code ec;
+  const bool created = fs::create_directories(layout_.root(), ec);
+  if (ec) {
+    throw StorageError("create directory " + layout_.root().string() + ": " + ec.message());
+  }
+  if (created) fsync_directory(layout_.root().parent_path());
+  // A foreign directory is rejected before the lock file is created in it.
+  inspect_layout(layout_);
+  const DirectoryLock held = lock();
+  create_layout(layout_, inspect_layout(layout_));
+  remove_temp_leftovers(layout_);
+}
+
+std::optional<StoredTask> FileStore::read_task_file(const std::string& file_name) const {
+  const fs::path path = layout_.tasks_dir() / file_name;
+  const auto bytes = read_file(path);
+  if (!bytes) return std::nullopt;
+  StoredTask stored = decode_task(*bytes, path.string());
+  if (StoreLayout::task_file_name(stored.task.id) != file_name) {
+    throw CorruptionError(path.string() + ": holds task '" + stored.task.id +
+                          "', which belongs in another file");
+  }
+  return stored;
+}
+
+StoredTask FileStore::read_existing(std::string_view operation, const std::string& id) const {
+  auto stored = read_task_file(StoreLayout::task_file_name(id));
+  if (!stored) {
+    throw NotFoundError(std::string(operation) + ": task '" + id + "' not found in file store " +
+                        layout_.root().string());
+  }
+  return std::move(*stored);
+}
+
+void FileStore::write_task(const StoredTask& stored) {
+  const Bytes bytes = encode_task(stored);
+  write_file_atomically(layout_.tasks_dir(), StoreLayout::task_file_name(stored.task.id), bytes);
+}
+
+void FileStore::write_result(const TaskResult& result) {
+  const Bytes bytes = encode_result(result);
+  write_file_atomically(layout_.results_dir(), StoreLayout::result_file_name(result.task_id),
+                        bytes);
+}
+
+void FileStore::drop_marker(const StoredTask& before) {
+  if (before.task.status != TaskStatus::PENDING) return;
+  remove_file(layout_.queue_dir() / due_marker_name(before.task.eta, before.seq, before.task.id));
+}
+
+std::string FileStore::enqueue(const Task& task) {
+  DirectoryLock held = lock();
+  if (file_exists(layout_.task_file(task.id))) {
+    throw ConflictError("enqueue: task '" + task.id + "' already exists in file store " +
+                        layout_.root().string());
+  }
+  const StoredTask stored{task, held.next_sequence()};
+  // The marker is durable before the task is: a PENDING task always has its marker.
+  create_empty_file(layout_.queue_dir() / due_marker_name(task.eta, stored.seq, task.id));
+  fsync_directory(layout_.queue_dir());
+  write_task(stored);
+  return task.id;
+}
+
+std::optional<Task> FileStore::dequeue(Timestamp now) {
+  const DirectoryLock held = lock();
+  std::vector<std::pair<std::string, DueMarker>> markers;
+  for (auto& name : list_directory(layout_.queue_dir())) {
+    if (auto marker = parse_due_marker_name(name)) markers.emplace_back(std::move(name), *marker);
+  }
+  // The names sort by (eta, seq): see store_layout.hpp.
+  std::sort(markers.begin(), markers.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (const auto& [name, marker] : markers) {
+    if (marker.eta > now) break;
+    auto stored = read_task_file(marker.task_file_name());
+    const bool valid = stored && stored->task.status == TaskStatus::PENDING &&
+                       stored->task.eta == marker.eta && stored->seq == marker.seq;
+    if (!valid) {
+      remove_file(layout_.queue_dir() / name);  // stale: left by a crash or a status change
+      continue;
+    }
+    Task& task = stored->task;
+    task.status = TaskStatus::RUNNING;
+    if (task.attempts < std::numeric_limits<std::int32_t>::max()) ++task.attempts;
+    task.updated_at = now;
+    // The claim is durable before the marker goes, so a crash can't hand it out twice.
+    write_task(*stored);
+    remove_file(layout_.queue_dir() / name);
+    return std::move(task);
+  }
+  return std::nullopt;
+}
+
+void FileStore::mark_running(const std::string& id) {
+  const DirectoryLock held = lock();
+  const StoredTask before = read_existing("mark_running", id);
+  StoredTask after = before;
+  after.task.status = TaskStatus::RUNNING;
+  after.task.updated_at = clock_();
+  write_task(after);
+  drop_marker(before);
+}
+
+void FileStore::mark_done(const std::string& id, const TaskResult& result) {
+  const DirectoryLock held = lock();
+  const StoredTask before = read_existing("mark_done", id);
+  write_result(result);
+  StoredTask after = before;
+  after.task.status = TaskStatus::SUCCESS;
+  after.task.updated_at = clock_();
+  write_task(after);
+  drop_marker(before);
+}
+
+void FileStore::mark_failed(const std::string& id, const std::string& error, bool will_retry) {
+  const DirectoryLock held = lock();
+  const StoredTask before = read_existing("mark_failed", id);
+  const Timestamp now = clock_();
+  if (!will_retry) {
+    write_result(TaskResult{.task_id = id,
+                            .status = TaskStatus::FAILED,
+                            .value = {},
+                            .error = error,
+                            .finished_at = now});
+  }
+  StoredTask after = before;
+  after.task.last_error = error;
+  after.task.status = will_retry ? TaskStatus::RETRYING : TaskStatus::FAILED;
+  after.task.updated_at = now;
+  write_task(after);
+  drop_marker(before);
+}
+
+void FileStore::reschedule(const std::string& id, Timestamp new_eta) {
+  const DirectoryLock held = lock();
+  const StoredTask before = read_existing("reschedule", id);
+  StoredTask after = before;
+  after.task.status = TaskStatus::PENDING;
+  after.task.eta = new_eta;
+  after.task.updated_at = clock_();
+  const std::string new_marker = due_marker_name(new_eta, after.seq, id);
+  // The new marker is durable before the task says PENDING with the new eta.
+  create_empty_file(layout_.queue_dir() / new_marker);
+  fsync_directory(layout_.queue_dir());
+  write_task(after);
+  if (due_marker_name(before.task.eta, before.seq, id) != new_marker) drop_marker(before);
+}
+
+std::size_t FileStore::purge_results(Timestamp older_than) {
+  const DirectoryLock held = lock();
+  std::size_t removed = 0;
+  for (const auto& name : list_directory(layout_.results_dir())) {
+    if (!name.ends_with(".result") || name.starts_with(kTempPrefix)) continue;
+    const fs::path path = layout_.results_dir() / name;
+    const auto bytes = read_file(path);
+    if (!bytes) continue;
+    const TaskResult result = decode_result(*bytes, path.string());
+    if (result.finished_at < older_than && remove_file(path)) ++removed;
+  }
+  if (removed > 0) fsync_directory(layout_.results_dir());
+  return removed;
+}
+
+std::optional<Task> FileStore::get_task(const std::string& id) const {
+  auto stored = read_task_file(StoreLayout::task_file_name(id));
+  if (!stored) return std::nullopt;
+  return std::move(stored->task);
+}
+
+std::optional<TaskResult> FileStore::get_result(const std::string& id) const {
+  const fs::path path = layout_.result_file(id);
+  const auto bytes = read_file(path);
+  if (!bytes) return std::nullopt;
+  TaskResult result = decode_result(*bytes, path.string());
+  if (result.task_id != id) {
+    throw CorruptionError(path.string() + ": holds the result of task '" + result.task_id +
+                          "', expected '" + id + "'");
+  }
+  return result;
+}
+
+}  // namespace taskstore::file_backend

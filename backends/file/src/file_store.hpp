@@ -1,0 +1,69 @@
+#pragma once
+// FileStore: the file store's operations as plain blocking calls. FileStorage runs each
+// of them on its pool; tests may call them directly.
+//
+// Durability order (a crash between any two steps loses no acknowledged PENDING task and
+// never lets a task be claimed twice):
+//  enqueue:     create the due marker, fsync queue/; write the task atomically.
+//               Crash after the marker: the marker names a missing task, so it is stale.
+//  dequeue:     write the task back RUNNING atomically, then unlink its marker.
+//               Crash before the unlink: the marker names a RUNNING task, so it is stale.
+//  reschedule:  create the new marker, fsync queue/; write the task PENDING with the new
+//               eta; unlink the old marker. Crash after the new marker: its eta differs
+//               from the task's, so it is stale and the task keeps its old state.
+//  mark_done / mark_failed(will_retry = false): write the result, then the task.
+//               Crash between: a result for a task still RUNNING; the retried
+//               operation replaces both.
+// A marker is valid only if the task file it names is PENDING with the marker's eta and
+// seq; dequeue unlinks stale ones as it meets them. Every write happens under the
+// directory lock; readers take no lock because every file is replaced by rename.
+
+#include <cstddef>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "directory_lock.hpp"
+#include "record_codec.hpp"
+#include "store_layout.hpp"
+#include "taskstore/task.hpp"
+#include "taskstore/time.hpp"
+
+namespace taskstore::file_backend {
+
+class FileStore {
+ public:
+  // Opens the store in `directory`, creating it (with parents) if needed.
+  FileStore(const std::filesystem::path& directory, Clock clock);
+
+  // Arguments are assumed valid (FileStorage validates them before it gets here).
+  std::string enqueue(const Task& task);
+  std::optional<Task> dequeue(Timestamp now);
+  void mark_running(const std::string& id);
+  void mark_done(const std::string& id, const TaskResult& result);
+  void mark_failed(const std::string& id, const std::string& error, bool will_retry);
+  void reschedule(const std::string& id, Timestamp new_eta);
+  std::size_t purge_results(Timestamp older_than);
+  std::optional<Task> get_task(const std::string& id) const;
+  std::optional<TaskResult> get_result(const std::string& id) const;
+
+  const StoreLayout& layout() const { return layout_; }
+
+ private:
+  DirectoryLock lock() const { return DirectoryLock(layout_.lock_file()); }
+
+  // The task stored under `file_name` in tasks/, checked to be the task with that hex id.
+  std::optional<StoredTask> read_task_file(const std::string& file_name) const;
+  // The task, or NotFoundError naming `operation`.
+  StoredTask read_existing(std::string_view operation, const std::string& id) const;
+  void write_task(const StoredTask& stored);
+  void write_result(const TaskResult& result);
+  // Unlinks the marker of `before` if it was PENDING (so it had one). Not durable: a
+  // marker that survives a crash is stale and dequeue drops it.
+  void drop_marker(const StoredTask& before);
+
+  StoreLayout layout_;
+  Clock clock_;
+};
+
+}  // namespace taskstore::file_backend

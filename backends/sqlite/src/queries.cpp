@@ -1,0 +1,160 @@
+#include "queries.hpp"
+
+#include "row_codec.hpp"
+
+namespace taskstore::sqlite {
+
+namespace {
+
+[[noreturn]] void throw_not_found(const Connection& connection, const std::string& task_id) {
+  throw NotFoundError(std::string(connection.operation()) + ": task '" + task_id +
+                      "' not found in sqlite store " + connection.path().string());
+}
+
+std::optional<Task> select_task(Connection& connection, const std::string& task_id) {
+  static const std::string sql = "SELECT " + task_columns() + " FROM tasks WHERE id = ?1";
+  auto stmt = connection.statement(sql);
+  stmt->bind_text(1, task_id);
+  if (!stmt->step()) return std::nullopt;
+  return read_task(*stmt);
+}
+
+// Inside the caller's transaction: reads the task first, so an unknown id raises
+// NotFoundError before anything is written, and a damaged row raises CorruptionError
+// instead of being partly overwritten (which could make it due, or hide the damage).
+// Then runs the UPDATE `sql`, whose ?1 is the task id and whose other parameters `bind`
+// binds.
+template <typename Bind>
+void update_task(Connection& connection, const std::string& sql, const std::string& task_id,
+                 Bind bind) {
+  if (!select_task(connection, task_id)) throw_not_found(connection, task_id);
+  auto stmt = connection.statement(sql);
+  stmt->bind_text(1, task_id);
+  bind(*stmt);
+  stmt->step();
+}
+
+// Stores `result`, replacing any earlier result of its task.
+void upsert_result(Connection& connection, const TaskResult& result) {
+  static const std::string sql =
+      "INSERT INTO results (" + result_columns() +
+      ") VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (task_id) DO UPDATE SET status = "
+      "excluded.status, value = excluded.value, error = excluded.error, finished_at = "
+      "excluded.finished_at";
+  auto stmt = connection.statement(sql);
+  bind_result(*stmt, result);
+  stmt->step();
+}
+
+}  // namespace
+
+void insert_task(Connection& connection, const Task& task) {
+  static const std::string sql =
+      "INSERT INTO tasks (" + task_insert_columns() +
+      ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) "
+      "ON CONFLICT (id) DO NOTHING";
+  connection.write_transaction([&] {
+    {
+      auto stmt = connection.statement(sql);
+      bind_task(*stmt, task);
+      stmt->step();
+    }
+    if (sqlite3_changes(connection.native()) == 0) {
+      throw ConflictError(std::string(connection.operation()) + ": task '" + task.id +
+                          "' already exists in sqlite store " + connection.path().string());
+    }
+  });
+}
+
+std::optional<Task> claim_due_task(Connection& connection, Timestamp now) {
+  // One statement picks and claims, under the write lock BEGIN IMMEDIATE took, so no
+  // other connection in any process can claim the same row in between.
+  static const std::string sql =
+      "UPDATE tasks SET status = 'RUNNING', attempts = attempts + 1, updated_at = ?1 "
+      "WHERE seq = (SELECT seq FROM tasks WHERE status = 'PENDING' AND eta <= ?1 "
+      "ORDER BY eta, seq LIMIT 1) RETURNING " +
+      task_columns();
+  return connection.write_transaction([&]() -> std::optional<Task> {
+    auto stmt = connection.statement(sql);
+    stmt->bind_int64(1, to_micros(now));
+    if (!stmt->step()) return std::nullopt;
+    Task task = read_task(*stmt);  // a damaged row throws and the claim rolls back
+    stmt->step();                  // RETURNING rows are final only once the statement is done
+    return task;
+  });
+}
+
+std::optional<Task> find_task(Connection& connection, const std::string& task_id) {
+  return connection.retry_busy([&] { return select_task(connection, task_id); });
+}
+
+std::optional<TaskResult> find_result(Connection& connection, const std::string& task_id) {
+  static const std::string sql = "SELECT " + result_columns() + " FROM results WHERE task_id = ?1";
+  return connection.retry_busy([&]() -> std::optional<TaskResult> {
+    auto stmt = connection.statement(sql);
+    stmt->bind_text(1, task_id);
+    if (!stmt->step()) return std::nullopt;
+    return read_result(*stmt);
+  });
+}
+
+void set_running(Connection& connection, const std::string& task_id, Timestamp now) {
+  connection.write_transaction([&] {
+    update_task(connection, "UPDATE tasks SET status = 'RUNNING', updated_at = ?2 WHERE id = ?1",
+                task_id, [&](Statement& stmt) { stmt.bind_int64(2, to_micros(now)); });
+  });
+}
+
+void complete_task(Connection& connection, const std::string& task_id, const TaskResult& result,
+                   Timestamp now) {
+  connection.write_transaction([&] {
+    update_task(connection, "UPDATE tasks SET status = 'SUCCESS', updated_at = ?2 WHERE id = ?1",
+                task_id, [&](Statement& stmt) { stmt.bind_int64(2, to_micros(now)); });
+    upsert_result(connection, result);
+  });
+}
+
+void fail_task(Connection& connection, const std::string& task_id, const std::string& error,
+               bool will_retry, Timestamp now) {
+  const TaskStatus status = will_retry ? TaskStatus::RETRYING : TaskStatus::FAILED;
+  connection.write_transaction([&] {
+    update_task(connection,
+                "UPDATE tasks SET status = ?2, last_error = ?3, updated_at = ?4 WHERE id = ?1",
+                task_id, [&](Statement& stmt) {
+                  stmt.bind_text(2, to_string(status));
+                  stmt.bind_text(3, error);
+                  stmt.bind_int64(4, to_micros(now));
+                });
+    if (!will_retry) {
+      upsert_result(connection, TaskResult{.task_id = task_id,
+                                           .status = TaskStatus::FAILED,
+                                           .value = {},
+                                           .error = error,
+                                           .finished_at = now});
+    }
+  });
+}
+
+void set_eta(Connection& connection, const std::string& task_id, Timestamp eta, Timestamp now) {
+  connection.write_transaction([&] {
+    update_task(connection,
+                "UPDATE tasks SET eta = ?2, status = 'PENDING', updated_at = ?3 WHERE id = ?1",
+                task_id, [&](Statement& stmt) {
+                  stmt.bind_int64(2, to_micros(eta));
+                  stmt.bind_int64(3, to_micros(now));
+                });
+  });
+}
+
+std::size_t delete_results_before(Connection& connection, Timestamp older_than) {
+  return connection.write_transaction([&] {
+    {
+      auto stmt = connection.statement("DELETE FROM results WHERE finished_at < ?1");
+      stmt->bind_int64(1, to_micros(older_than));
+      stmt->step();
+    }
+    return static_cast<std::size_t>(sqlite3_changes(connection.native()));
+  });
+}
+
+}  // namespace taskstore::sqlite
