@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <fstream>
-#include <iomanip>
 #include <sstream>
 #include <stdexcept>
 
@@ -60,6 +59,30 @@ const char* verdict_name(Verdict v) {
 
 std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
 
+// Characters shown on a terminal, counting each UTF-8 sequence once.
+std::size_t display_width(std::string_view text) {
+  std::size_t width = 0;
+  for (const char c : text) width += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  return width;
+}
+
+// `text` cut to `width` characters (marking a cut with "..."), then padded to it.
+std::string fit(std::string_view text, std::size_t width) {
+  std::string out(text);
+  if (display_width(out) > width) {
+    std::size_t keep = 0;
+    std::size_t shown = 0;
+    while (keep < out.size() && shown < width - 3) {
+      ++keep;
+      while (keep < out.size() && (static_cast<unsigned char>(out[keep]) & 0xC0) == 0x80) ++keep;
+      ++shown;
+    }
+    out = out.substr(0, keep) + "...";
+  }
+  out.append(width - display_width(out), ' ');
+  return out;
+}
+
 std::string one_line(std::string text) {
   std::replace(text.begin(), text.end(), '\n', ' ');
   std::replace(text.begin(), text.end(), '\t', ' ');
@@ -113,16 +136,15 @@ ReportSummary print_report(std::ostream& out, const VerdictCollector& verdicts,
   std::vector<std::size_t> widths;
   for (const auto& b : backends) widths.push_back(std::max<std::size_t>(b.size(), 9) + 2);
 
-  out << "\n" << std::left << std::setw(8) << "ID" << std::setw(title_width + 2) << "Requirement";
-  for (std::size_t i = 0; i < backends.size(); ++i) out << std::setw(widths[i]) << backends[i];
+  out << "\n" << fit("ID", 8) << fit("Requirement", title_width + 2);
+  for (std::size_t i = 0; i < backends.size(); ++i) out << fit(backends[i], widths[i]);
   out << "\n";
 
   std::vector<std::string> failure_lines;
   std::vector<std::string> skip_lines;
   for (const auto& r : all_requirements()) {
     if (r.scope != RequirementScope::storage) continue;
-    std::string title(r.title.substr(0, title_width));
-    out << std::setw(8) << r.id << std::setw(title_width + 2) << title;
+    out << fit(r.id, 8) << fit(r.title, title_width) << "  ";
     for (std::size_t i = 0; i < backends.size(); ++i) {
       const VerdictCell* cell = verdicts.find(std::string(r.id), backends[i]);
       std::string shown;
@@ -136,7 +158,7 @@ ReportSummary print_report(std::ostream& out, const VerdictCollector& verdicts,
           case Verdict::skip:
             ++summary.skipped;
             skip_lines.push_back(std::string(r.id) + " on " + backends[i] + ": " +
-                                 cell->skip_reason);
+                                 first_line(cell->skip_reason));
             break;
           case Verdict::fail:
             ++summary.failed;
@@ -146,7 +168,7 @@ ReportSummary print_report(std::ostream& out, const VerdictCollector& verdicts,
             break;
         }
       }
-      out << std::setw(widths[i]) << shown;
+      out << fit(shown, widths[i]);
     }
     out << "\n";
   }
@@ -198,7 +220,7 @@ void write_tsv_report(const std::filesystem::path& path, const VerdictCollector&
         for (const auto& f : cell->failures) joined += (joined.empty() ? "" : " | ") + f;
         out << one_line(joined);
       } else if (cell->verdict == Verdict::skip) {
-        out << one_line(cell->skip_reason);
+        out << one_line(first_line(cell->skip_reason));
       }
       out << "\n";
     }
