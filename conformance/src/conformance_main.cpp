@@ -3,6 +3,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <memory>
 #include <stdexcept>
@@ -150,6 +151,12 @@ int conformance_main(int argc, char** argv, std::vector<BackendScheme> schemes) 
       return kExitUsage;
     }
     tsv_reports.emplace_back(report.substr(4));
+    // Find an unwritable path now, not after a long run.
+    if (!std::ofstream(tsv_reports.back(), std::ios::app)) {
+      std::cerr << "taskstore-conformance: --report " << report << ": cannot write "
+                << tsv_reports.back().string() << "\n";
+      return kExitUsage;
+    }
   }
 
   std::unique_ptr<ScratchDirectory> scratch;

@@ -36,15 +36,15 @@ TEST_P(ConcurrencyTest, ConcurrentWrites_OneInstance_AllTakeEffect) {
           const std::string task_id = id(t, i);
           switch (t % 3) {
             case 0:
-              run_on(io, store().mark_done(task_id, TaskResult{.task_id = task_id,
+              sync_wait(io, store().mark_done(task_id, TaskResult{.task_id = task_id,
                                                                .value = to_bytes(task_id),
                                                                .finished_at = t0()}));
               break;
             case 1:
-              run_on(io, store().mark_failed(task_id, "error of " + task_id, false));
+              sync_wait(io, store().mark_failed(task_id, "error of " + task_id, false));
               break;
             default:
-              run_on(io, store().reschedule(task_id, t0() + std::chrono::seconds(i + 1)));
+              sync_wait(io, store().reschedule(task_id, t0() + std::chrono::seconds(i + 1)));
           }
         }
       } catch (const std::exception& e) {

@@ -36,7 +36,7 @@ class DequeueTest : public ConformanceTest {
           auto instance = instance_for(w);
           boost::asio::io_context io;
           std::vector<std::string> mine;
-          while (auto task = run_on(io, instance->dequeue(t0()))) mine.push_back(task->id);
+          while (auto task = sync_wait(io, instance->dequeue(t0()))) mine.push_back(task->id);
           std::lock_guard lock(mutex);
           for (const auto& id : mine) ++claims[id];
         } catch (const std::exception& e) {

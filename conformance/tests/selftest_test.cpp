@@ -147,6 +147,10 @@ TEST(ConformanceProgram, UsageErrors_ExitWithTwoAndNameTheProblem) {
   CommandRun bad_report = run_command(program + " --report xml=out.xml");
   EXPECT_EQ(bad_report.exit_code, 2);
   EXPECT_NE(bad_report.output.find("tsv=FILE"), std::string::npos) << bad_report.output;
+  CommandRun unwritable = run_command(program + " --report tsv=/nonexistent-dir/report.tsv");
+  EXPECT_EQ(unwritable.exit_code, 2);
+  EXPECT_NE(unwritable.output.find("cannot write /nonexistent-dir/report.tsv"), std::string::npos)
+      << unwritable.output;
 }
 
 TEST(ConformanceProgram, List_PrintsEveryStorageRequirement) {

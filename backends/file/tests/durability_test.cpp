@@ -25,7 +25,7 @@ bool starts_with(const std::string& text, const std::string& prefix) {
 template <typename T>
 std::string corruption_message(boost::asio::io_context& io, Awaitable<T> op) {
   try {
-    run(io, std::move(op));
+    sync_wait(io, std::move(op));
   } catch (const CorruptionError& e) {
     return e.what();
   }
@@ -48,8 +48,8 @@ TEST(FileCorruption, DamagedTaskFileRaisesCorruptionErrorNamingIt) {
   TempDir dir;
   boost::asio::io_context io;
   auto store = open_store(dir.path());
-  run(io, store->enqueue(make_task("victim", 10)));
-  run(io, store->enqueue(make_task("other", 20)));
+  sync_wait(io, store->enqueue(make_task("victim", 10)));
+  sync_wait(io, store->enqueue(make_task("other", 20)));
   const fs::path path = store->task_path("victim");
   auto bytes = read_bytes(path);
   bytes[bytes.size() / 2] ^= std::byte{0x5a};
@@ -69,7 +69,7 @@ TEST(FileCorruption, DamagedTaskFileRaisesCorruptionErrorNamingIt) {
   EXPECT_FALSE(fs::exists(store->result_path("victim")));
   // Dequeue reaches it first (earliest eta) and reports it rather than skipping it.
   EXPECT_TRUE(starts_with(corruption_message(io, store->dequeue(from_micros(100))), path.string()));
-  EXPECT_EQ(run(io, store->get_task("other"))->status, TaskStatus::PENDING);
+  EXPECT_EQ(sync_wait(io, store->get_task("other"))->status, TaskStatus::PENDING);
 
   // A file truncated to nothing, and one holding another task's record.
   write_bytes(path, {});
@@ -84,8 +84,8 @@ TEST(FileCorruption, DamagedResultFileRaisesCorruptionErrorAndIsNotPurged) {
   TempDir dir;
   boost::asio::io_context io;
   auto store = open_store(dir.path());
-  run(io, store->enqueue(make_task("a")));
-  run(io, store->mark_done("a", TaskResult{.task_id = "a", .finished_at = from_micros(1)}));
+  sync_wait(io, store->enqueue(make_task("a")));
+  sync_wait(io, store->mark_done("a", TaskResult{.task_id = "a", .finished_at = from_micros(1)}));
   const fs::path path = store->result_path("a");
   write_bytes(path, to_bytes("PK\x03\x04 definitely a zip"));
   const std::string message = corruption_message(io, store->get_result("a"));
@@ -100,12 +100,12 @@ TEST(FileDurability, WritesLeaveOnlyFinalFiles) {
   TempDir dir;
   boost::asio::io_context io;
   auto store = open_store(dir.path());
-  run(io, store->enqueue(make_task("a", 1)));
-  run(io, store->enqueue(make_task("b", 2)));
-  run(io, store->dequeue(from_micros(5)));
-  run(io, store->mark_done("a", TaskResult{.task_id = "a"}));
-  run(io, store->mark_failed("b", "e", false));
-  run(io, store->reschedule("b", from_micros(9)));
+  sync_wait(io, store->enqueue(make_task("a", 1)));
+  sync_wait(io, store->enqueue(make_task("b", 2)));
+  sync_wait(io, store->dequeue(from_micros(5)));
+  sync_wait(io, store->mark_done("a", TaskResult{.task_id = "a"}));
+  sync_wait(io, store->mark_failed("b", "e", false));
+  sync_wait(io, store->reschedule("b", from_micros(9)));
   EXPECT_TRUE(temp_files_in(dir.path()).empty());
   EXPECT_EQ(file_names(dir.path()),
             (std::vector<std::string>{"FORMAT", "LOCK", "queue", "results", "tasks"}));
@@ -122,9 +122,9 @@ TEST(FileDurability, StrayTempFilesAreIgnoredAndRemovedAtOpen) {
   TempDir dir;
   boost::asio::io_context io;
   auto store = open_store(dir.path());
-  run(io, store->enqueue(make_task("a", 1)));
-  run(io, store->mark_done("a", TaskResult{.task_id = "a", .finished_at = from_micros(1)}));
-  run(io, store->reschedule("a", from_micros(1)));
+  sync_wait(io, store->enqueue(make_task("a", 1)));
+  sync_wait(io, store->mark_done("a", TaskResult{.task_id = "a", .finished_at = from_micros(1)}));
+  sync_wait(io, store->reschedule("a", from_micros(1)));
   // What interrupted writes leave behind: half-written records under temp names.
   const std::string half = "TSKSTORE\x01";
   write_bytes(
@@ -137,17 +137,17 @@ TEST(FileDurability, StrayTempFilesAreIgnoredAndRemovedAtOpen) {
   write_bytes(dir.path() / "tmp-notes.txt", to_bytes("not ours"));  // must survive
 
   // Readers and dequeue never look at them.
-  EXPECT_EQ(run(io, store->get_task("a"))->id, "a");
-  EXPECT_EQ(run(io, store->get_task("bc")), std::nullopt);
-  EXPECT_EQ(run(io, store->get_result("b")), std::nullopt);
-  EXPECT_EQ(run(io, store->purge_results(from_micros(2))), 1u);
-  EXPECT_EQ(run(io, store->dequeue(from_micros(5)))->id, "a");
-  EXPECT_EQ(run(io, store->dequeue(from_micros(5))), std::nullopt);
+  EXPECT_EQ(sync_wait(io, store->get_task("a"))->id, "a");
+  EXPECT_EQ(sync_wait(io, store->get_task("bc")), std::nullopt);
+  EXPECT_EQ(sync_wait(io, store->get_result("b")), std::nullopt);
+  EXPECT_EQ(sync_wait(io, store->purge_results(from_micros(2))), 1u);
+  EXPECT_EQ(sync_wait(io, store->dequeue(from_micros(5)))->id, "a");
+  EXPECT_EQ(sync_wait(io, store->dequeue(from_micros(5))), std::nullopt);
 
   store.reset();
   store = open_store(dir.path());
   EXPECT_EQ(temp_files_in(dir.path()), std::vector<std::string>{"./tmp-notes.txt"});
-  EXPECT_EQ(run(io, store->get_task("a"))->status, TaskStatus::RUNNING);
+  EXPECT_EQ(sync_wait(io, store->get_task("a"))->status, TaskStatus::RUNNING);
 }
 
 // Checks: FILE-2
@@ -156,13 +156,13 @@ TEST(FileDurability, StaleDueMarkersAreDroppedWithoutWrongOrDuplicateClaims) {
   boost::asio::io_context io;
   auto store = open_store(dir.path());
   const fs::path queue = dir.path() / "queue";
-  run(io, store->enqueue(make_task("a", 10)));
+  sync_wait(io, store->enqueue(make_task("a", 10)));
   const std::string a_marker = file_names(queue).at(0);
-  run(io, store->enqueue(make_task("b", 20)));
-  run(io, store->enqueue(make_task("c", 30)));
-  run(io, store->enqueue(make_task("d", 40)));
-  EXPECT_EQ(run(io, store->dequeue(from_micros(100)))->id, "a");
-  run(io, store->mark_failed("d", "e", true));
+  sync_wait(io, store->enqueue(make_task("b", 20)));
+  sync_wait(io, store->enqueue(make_task("c", 30)));
+  sync_wait(io, store->enqueue(make_task("d", 40)));
+  EXPECT_EQ(sync_wait(io, store->dequeue(from_micros(100)))->id, "a");
+  sync_wait(io, store->mark_failed("d", "e", true));
 
   // A crash in dequeue between the claim and the unlink leaves a's marker.
   write_bytes(queue / a_marker, {});
@@ -176,20 +176,20 @@ TEST(FileDurability, StaleDueMarkersAreDroppedWithoutWrongOrDuplicateClaims) {
   // Not a marker at all.
   write_bytes(queue / "README", {});
 
-  EXPECT_EQ(run(io, store->dequeue(from_micros(100)))->id, "b");
-  EXPECT_EQ(run(io, store->dequeue(from_micros(100)))->id, "c");
-  EXPECT_EQ(run(io, store->dequeue(from_micros(100))), std::nullopt);
+  EXPECT_EQ(sync_wait(io, store->dequeue(from_micros(100)))->id, "b");
+  EXPECT_EQ(sync_wait(io, store->dequeue(from_micros(100)))->id, "c");
+  EXPECT_EQ(sync_wait(io, store->dequeue(from_micros(100))), std::nullopt);
   EXPECT_EQ(file_names(queue), std::vector<std::string>{"README"});
-  const auto a = run(io, store->get_task("a"));
+  const auto a = sync_wait(io, store->get_task("a"));
   EXPECT_EQ(a->status, TaskStatus::RUNNING);
   EXPECT_EQ(a->attempts, 1);
-  EXPECT_EQ(run(io, store->get_task("d"))->status, TaskStatus::RETRYING);
-  EXPECT_EQ(run(io, store->get_task("ghost")), std::nullopt);
+  EXPECT_EQ(sync_wait(io, store->get_task("d"))->status, TaskStatus::RETRYING);
+  EXPECT_EQ(sync_wait(io, store->get_task("ghost")), std::nullopt);
 
   // The id of the ghost marker is still free and works normally.
-  run(io, store->enqueue(make_task("ghost", 50)));
-  EXPECT_EQ(run(io, store->dequeue(from_micros(100)))->id, "ghost");
-  EXPECT_EQ(run(io, store->dequeue(from_micros(100))), std::nullopt);
+  sync_wait(io, store->enqueue(make_task("ghost", 50)));
+  EXPECT_EQ(sync_wait(io, store->dequeue(from_micros(100)))->id, "ghost");
+  EXPECT_EQ(sync_wait(io, store->dequeue(from_micros(100))), std::nullopt);
 }
 
 // Checks: FILE-2
@@ -197,19 +197,19 @@ TEST(FileDurability, ResultWrittenBeforeACrashIsReplacedByTheRetry) {
   TempDir dir;
   boost::asio::io_context io;
   auto store = open_store(dir.path());
-  run(io, store->enqueue(make_task("a", 10)));
-  run(io, store->dequeue(from_micros(10)));
+  sync_wait(io, store->enqueue(make_task("a", 10)));
+  sync_wait(io, store->dequeue(from_micros(10)));
   const auto running = read_bytes(store->task_path("a"));
-  run(io, store->mark_done("a", TaskResult{.task_id = "a", .value = to_bytes("first")}));
+  sync_wait(io, store->mark_done("a", TaskResult{.task_id = "a", .value = to_bytes("first")}));
   // A crash between the result and the task write: the task is still RUNNING.
   write_bytes(store->task_path("a"), running);
   store.reset();
   store = open_store(dir.path());
-  EXPECT_EQ(run(io, store->get_task("a"))->status, TaskStatus::RUNNING);
+  EXPECT_EQ(sync_wait(io, store->get_task("a"))->status, TaskStatus::RUNNING);
   const TaskResult second{.task_id = "a", .value = to_bytes("second")};
-  run(io, store->mark_done("a", second));
-  EXPECT_EQ(run(io, store->get_task("a"))->status, TaskStatus::SUCCESS);
-  EXPECT_EQ(run(io, store->get_result("a")), second);
+  sync_wait(io, store->mark_done("a", second));
+  EXPECT_EQ(sync_wait(io, store->get_task("a"))->status, TaskStatus::SUCCESS);
+  EXPECT_EQ(sync_wait(io, store->get_result("a")), second);
 }
 
 // Checks: FILE-2
@@ -244,10 +244,10 @@ TEST(FileDurability, StoreIsCreatedInMissingOrUnrelatedDirectories) {
   boost::asio::io_context io;
   {
     auto store = open_store(dir.path());
-    run(io, store->enqueue(make_task("a")));
+    sync_wait(io, store->enqueue(make_task("a")));
   }
   EXPECT_TRUE(fs::exists(dir.path() / "notes.txt"));
-  EXPECT_EQ(run(io, open_store(dir.path())->get_task("a"))->id, "a");
+  EXPECT_EQ(sync_wait(io, open_store(dir.path())->get_task("a"))->id, "a");
 
   auto nested = open_store(dir.path() / "x" / "y");
   EXPECT_EQ(nested->directory(), dir.path() / "x" / "y");

@@ -21,13 +21,13 @@ class FileStorageSmoke : public ::testing::Test {
  protected:
   void SetUp() override { store_ = open_store(dir_.path(), clock_.clock()); }
 
-  std::string enqueue(Task task) { return run(io_, store_->enqueue(std::move(task))); }
+  std::string enqueue(Task task) { return sync_wait(io_, store_->enqueue(std::move(task))); }
   std::optional<Task> dequeue(std::int64_t now) {
-    return run(io_, store_->dequeue(from_micros(now)));
+    return sync_wait(io_, store_->dequeue(from_micros(now)));
   }
-  std::optional<Task> get(const std::string& id) { return run(io_, store_->get_task(id)); }
+  std::optional<Task> get(const std::string& id) { return sync_wait(io_, store_->get_task(id)); }
   std::optional<TaskResult> result(const std::string& id) {
-    return run(io_, store_->get_result(id));
+    return sync_wait(io_, store_->get_result(id));
   }
   std::vector<std::string> markers() { return file_names(dir_.path() / "queue"); }
   // The default argument of mark_failed lives on the interface.
@@ -108,13 +108,13 @@ TEST_F(FileStorageSmoke, InvalidInputIsRejectedBeforeAnythingIsWritten) {
   EXPECT_THROW(enqueue(make_task("")), InvalidArgumentError);
   EXPECT_THROW(get(""), InvalidArgumentError);
   EXPECT_THROW(result(std::string(101, 'a')), InvalidArgumentError);
-  EXPECT_THROW(run(io_, store_->reschedule(std::string("a\0b", 3), from_micros(0))),
+  EXPECT_THROW(sync_wait(io_, store_->reschedule(std::string("a\0b", 3), from_micros(0))),
                InvalidArgumentError);
   enqueue(make_task("ok"));
-  EXPECT_THROW(run(io_, store_->mark_done("ok", TaskResult{.task_id = "other"})),
+  EXPECT_THROW(sync_wait(io_, store_->mark_done("ok", TaskResult{.task_id = "other"})),
                InvalidArgumentError);
   EXPECT_THROW(
-      run(io_, store_->mark_done("ok", TaskResult{.task_id = "ok", .status = TaskStatus::FAILED})),
+      sync_wait(io_, store_->mark_done("ok", TaskResult{.task_id = "ok", .status = TaskStatus::FAILED})),
       InvalidArgumentError);
   EXPECT_EQ(result("ok"), std::nullopt);
   EXPECT_EQ(file_names(dir_.path() / "tasks").size(), 1u);
@@ -123,7 +123,7 @@ TEST_F(FileStorageSmoke, InvalidInputIsRejectedBeforeAnythingIsWritten) {
 TEST_F(FileStorageSmoke, UnknownIdsAreNotFoundAndLeaveNothingBehind) {
   const auto expect_not_found = [&](Awaitable<void> op, const std::string& operation) {
     try {
-      run(io_, std::move(op));
+      sync_wait(io_, std::move(op));
       ADD_FAILURE() << operation << " did not throw";
     } catch (const NotFoundError& e) {
       const std::string message = e.what();
@@ -147,14 +147,14 @@ TEST_F(FileStorageSmoke, MarkRunningKeepsAttemptsAndStampsTheClock) {
   enqueue(make_task("a", 10));
   dequeue(20);
   clock_.set(6'000'000);
-  run(io_, store_->mark_running("a"));
+  sync_wait(io_, store_->mark_running("a"));
   const auto task = get("a");
   EXPECT_EQ(task->status, TaskStatus::RUNNING);
   EXPECT_EQ(task->attempts, 1);
   EXPECT_EQ(task->updated_at, from_micros(6'000'000));
 
   enqueue(make_task("pending", 10));
-  run(io_, store_->mark_running("pending"));  // from PENDING: no longer due
+  sync_wait(io_, store_->mark_running("pending"));  // from PENDING: no longer due
   EXPECT_EQ(dequeue(1'000), std::nullopt);
   EXPECT_TRUE(markers().empty());
 }
@@ -166,14 +166,14 @@ TEST_F(FileStorageSmoke, MarkDoneStoresAndReplacesTheResult) {
                          .value = to_bytes(std::string("r\0s", 3)),
                          .error = std::string(),
                          .finished_at = from_micros(30)};
-  run(io_, store_->mark_done("a", first));
+  sync_wait(io_, store_->mark_done("a", first));
   EXPECT_EQ(result("a"), first);
   EXPECT_EQ(get("a")->status, TaskStatus::SUCCESS);
   EXPECT_EQ(get("a")->updated_at, clock_.now());
   EXPECT_TRUE(fs::exists(store_->result_path("a")));
 
   const TaskResult second{.task_id = "a", .value = to_bytes("two"), .finished_at = from_micros(40)};
-  run(io_, store_->mark_done("a", second));
+  sync_wait(io_, store_->mark_done("a", second));
   EXPECT_EQ(result("a"), second);
 }
 
@@ -184,7 +184,7 @@ TEST_F(FileStorageSmoke, MarkFailedWithRetryIsNotDueUntilRescheduled) {
   enqueue(task);
   dequeue(20);
   clock_.set(7'000'000);
-  run(io_, base().mark_failed("a", "boom"));  // will_retry defaults to true
+  sync_wait(io_, base().mark_failed("a", "boom"));  // will_retry defaults to true
   auto failed = get("a");
   EXPECT_EQ(failed->status, TaskStatus::RETRYING);
   EXPECT_EQ(failed->last_error, "boom");
@@ -193,7 +193,7 @@ TEST_F(FileStorageSmoke, MarkFailedWithRetryIsNotDueUntilRescheduled) {
   EXPECT_EQ(dequeue(1'000'000), std::nullopt);
 
   clock_.set(8'000'000);
-  run(io_, store_->reschedule("a", from_micros(500)));
+  sync_wait(io_, store_->reschedule("a", from_micros(500)));
   Task expected = *failed;
   expected.status = TaskStatus::PENDING;
   expected.eta = from_micros(500);
@@ -211,7 +211,7 @@ TEST_F(FileStorageSmoke, MarkFailedWithoutRetryStoresAFailedResult) {
   enqueue(make_task("a", 10));
   dequeue(20);
   clock_.set(9'000'000);
-  run(io_, store_->mark_failed("a", "fatal", false));
+  sync_wait(io_, store_->mark_failed("a", "fatal", false));
   EXPECT_EQ(get("a")->status, TaskStatus::FAILED);
   EXPECT_EQ(get("a")->last_error, "fatal");
   const TaskResult expected{.task_id = "a",
@@ -225,18 +225,18 @@ TEST_F(FileStorageSmoke, MarkFailedWithoutRetryStoresAFailedResult) {
 TEST_F(FileStorageSmoke, RescheduleFromAnyStatusKeepsCountersAndLeavesOneMarker) {
   enqueue(make_task("a", 10));
   enqueue(make_task("b", 10));
-  run(io_, store_->reschedule("a", from_micros(100)));  // PENDING -> later
+  sync_wait(io_, store_->reschedule("a", from_micros(100)));  // PENDING -> later
   EXPECT_EQ(markers().size(), 2u);
   EXPECT_EQ(dequeue(50)->id, "b");
   EXPECT_EQ(dequeue(99), std::nullopt);
   EXPECT_EQ(dequeue(100)->id, "a");
 
   for (const auto status : {TaskStatus::SUCCESS, TaskStatus::FAILED, TaskStatus::RUNNING}) {
-    if (status == TaskStatus::SUCCESS) run(io_, store_->mark_done("a", TaskResult{.task_id = "a"}));
-    if (status == TaskStatus::FAILED) run(io_, store_->mark_failed("a", "x", false));
+    if (status == TaskStatus::SUCCESS) sync_wait(io_, store_->mark_done("a", TaskResult{.task_id = "a"}));
+    if (status == TaskStatus::FAILED) sync_wait(io_, store_->mark_failed("a", "x", false));
     const Task before = *get("a");
     EXPECT_EQ(before.status, status);
-    run(io_, store_->reschedule("a", from_micros(200)));
+    sync_wait(io_, store_->reschedule("a", from_micros(200)));
     Task expected = before;
     expected.status = TaskStatus::PENDING;
     expected.eta = from_micros(200);
@@ -245,28 +245,28 @@ TEST_F(FileStorageSmoke, RescheduleFromAnyStatusKeepsCountersAndLeavesOneMarker)
     EXPECT_EQ(dequeue(200)->id, "a");
   }
   // Rescheduling to the same eta twice keeps exactly one marker.
-  run(io_, store_->reschedule("b", from_micros(300)));
-  run(io_, store_->reschedule("b", from_micros(300)));
+  sync_wait(io_, store_->reschedule("b", from_micros(300)));
+  sync_wait(io_, store_->reschedule("b", from_micros(300)));
   EXPECT_EQ(markers().size(), 1u);
 }
 
 TEST_F(FileStorageSmoke, TasksInOtherStatesNeverBlockDueTasks) {
   for (const char* id : {"running", "retrying", "done", "failed"}) enqueue(make_task(id, 1));
   enqueue(make_task("due", 50));
-  run(io_, store_->mark_running("running"));
-  run(io_, base().mark_failed("retrying", "e"));
-  run(io_, store_->mark_done("done", TaskResult{.task_id = "done"}));
-  run(io_, store_->mark_failed("failed", "e", false));
+  sync_wait(io_, store_->mark_running("running"));
+  sync_wait(io_, base().mark_failed("retrying", "e"));
+  sync_wait(io_, store_->mark_done("done", TaskResult{.task_id = "done"}));
+  sync_wait(io_, store_->mark_failed("failed", "e", false));
   EXPECT_EQ(dequeue(100)->id, "due");
 }
 
 TEST_F(FileStorageSmoke, PurgeRemovesStrictlyOlderResultsOnly) {
   for (const char* id : {"a", "b", "c"}) enqueue(make_task(id));
-  run(io_, store_->mark_done("a", TaskResult{.task_id = "a", .finished_at = from_micros(99)}));
-  run(io_, store_->mark_done("b", TaskResult{.task_id = "b", .finished_at = from_micros(100)}));
-  run(io_, store_->mark_done("c", TaskResult{.task_id = "c", .finished_at = from_micros(101)}));
-  EXPECT_EQ(run(io_, store_->purge_results(from_micros(100))), 1u);
-  EXPECT_EQ(run(io_, store_->purge_results(from_micros(100))), 0u);
+  sync_wait(io_, store_->mark_done("a", TaskResult{.task_id = "a", .finished_at = from_micros(99)}));
+  sync_wait(io_, store_->mark_done("b", TaskResult{.task_id = "b", .finished_at = from_micros(100)}));
+  sync_wait(io_, store_->mark_done("c", TaskResult{.task_id = "c", .finished_at = from_micros(101)}));
+  EXPECT_EQ(sync_wait(io_, store_->purge_results(from_micros(100))), 1u);
+  EXPECT_EQ(sync_wait(io_, store_->purge_results(from_micros(100))), 0u);
   EXPECT_EQ(result("a"), std::nullopt);
   EXPECT_TRUE(result("b"));
   EXPECT_TRUE(result("c"));
@@ -280,7 +280,7 @@ TEST(FileStorageThreads, ConcurrentDequeuesThroughTwoInstancesClaimEachTaskOnce)
     boost::asio::io_context io;
     auto store = open_store(dir.path());
     for (int i = 0; i < kTasks; ++i)
-      run(io, store->enqueue(make_task("t" + std::to_string(i), i % 7)));
+      sync_wait(io, store->enqueue(make_task("t" + std::to_string(i), i % 7)));
   }
   auto first = open_store(dir.path(), TestClock().clock(), 4);
   auto second = open_store(dir.path(), TestClock().clock(), 4);

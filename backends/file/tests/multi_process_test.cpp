@@ -24,7 +24,7 @@ int claim_until_empty(const fs::path& store_dir, const fs::path& out) {
     std::ofstream claims(out);
     boost::asio::io_context io;
     auto store = open_store(store_dir, TestClock().clock(), 2);
-    while (auto task = run(io, store->dequeue(from_micros(1'000'000)))) {
+    while (auto task = sync_wait(io, store->dequeue(from_micros(1'000'000)))) {
       claims << task->id << '\n' << std::flush;
     }
     store.reset();
@@ -47,7 +47,7 @@ TEST(FileMultiProcess, ForkedProcessesClaimEveryTaskExactlyOnce) {
     auto store = open_store(store_dir);
     for (int i = 0; i < kTasks; ++i) {
       const std::string id = "task-" + std::to_string(i);
-      run(io, store->enqueue(make_task(id, i % 10)));  // many equal etas
+      sync_wait(io, store->enqueue(make_task(id, i % 10)));  // many equal etas
       enqueued.insert(id);
     }
   }
@@ -81,8 +81,8 @@ TEST(FileMultiProcess, ForkedProcessesClaimEveryTaskExactlyOnce) {
 
   boost::asio::io_context io;
   auto store = open_store(store_dir);
-  EXPECT_EQ(run(io, store->dequeue(from_micros(1'000'000))), std::nullopt);
-  EXPECT_EQ(run(io, store->get_task("task-0"))->attempts, 1);
+  EXPECT_EQ(sync_wait(io, store->dequeue(from_micros(1'000'000))), std::nullopt);
+  EXPECT_EQ(sync_wait(io, store->get_task("task-0"))->attempts, 1);
 }
 
 }  // namespace

@@ -22,51 +22,51 @@ TEST(FilePersistence, ReopenKeepsTasksResultsStatusesAndDequeueOrder) {
                                         "done",  "failed", "retrying", "running", "moved"};
   {
     auto store = open_store(dir.path(), clock.clock());
-    run(io, store->enqueue(make_task("moved", 500)));  // enqueued first, rescheduled later
-    run(io, store->enqueue(make_task("tie-c", 500)));
-    run(io, store->enqueue(make_task("tie-a", 500)));
-    run(io, store->enqueue(tricky_task("tie-b")));
-    run(io, store->reschedule("tie-b", from_micros(500)));
-    run(io, store->enqueue(make_task("early", -7)));
-    run(io, store->enqueue(make_task("late", 900)));
+    sync_wait(io, store->enqueue(make_task("moved", 500)));  // enqueued first, rescheduled later
+    sync_wait(io, store->enqueue(make_task("tie-c", 500)));
+    sync_wait(io, store->enqueue(make_task("tie-a", 500)));
+    sync_wait(io, store->enqueue(tricky_task("tie-b")));
+    sync_wait(io, store->reschedule("tie-b", from_micros(500)));
+    sync_wait(io, store->enqueue(make_task("early", -7)));
+    sync_wait(io, store->enqueue(make_task("late", 900)));
     for (const char* id : {"done", "failed", "retrying", "running"}) {
-      run(io, store->enqueue(make_task(id, -100)));
-      ASSERT_EQ(run(io, store->dequeue(from_micros(-100)))->id, id);
+      sync_wait(io, store->enqueue(make_task(id, -100)));
+      ASSERT_EQ(sync_wait(io, store->dequeue(from_micros(-100)))->id, id);
     }
-    run(io, store->mark_done("done", TaskResult{.task_id = "done",
+    sync_wait(io, store->mark_done("done", TaskResult{.task_id = "done",
                                                 .value = to_bytes(std::string("\0ok", 3)),
                                                 .finished_at = from_micros(42)}));
-    run(io, store->mark_failed("failed", "fatal", false));
-    run(io, store->mark_failed("retrying", "again", true));
-    run(io, store->reschedule("moved", from_micros(100)));
-    run(io, store->reschedule("moved", from_micros(500)));  // back: keeps its first place
+    sync_wait(io, store->mark_failed("failed", "fatal", false));
+    sync_wait(io, store->mark_failed("retrying", "again", true));
+    sync_wait(io, store->reschedule("moved", from_micros(100)));
+    sync_wait(io, store->reschedule("moved", from_micros(500)));  // back: keeps its first place
     for (const auto& id : ids) {
-      tasks_before[id] = *run(io, store->get_task(id));
-      results_before[id] = run(io, store->get_result(id));
+      tasks_before[id] = *sync_wait(io, store->get_task(id));
+      results_before[id] = sync_wait(io, store->get_result(id));
     }
   }
 
   {
     auto store = open_store(dir.path(), clock.clock());
     for (const auto& id : ids) {
-      EXPECT_EQ(run(io, store->get_task(id)), tasks_before[id]) << id;
-      EXPECT_EQ(run(io, store->get_result(id)), results_before[id]) << id;
+      EXPECT_EQ(sync_wait(io, store->get_task(id)), tasks_before[id]) << id;
+      EXPECT_EQ(sync_wait(io, store->get_result(id)), results_before[id]) << id;
     }
     EXPECT_EQ(tasks_before["retrying"].status, TaskStatus::RETRYING);
     ASSERT_TRUE(results_before["failed"]);
     EXPECT_EQ(results_before["failed"]->error, "fatal");
     // A task enqueued after the reopen ties after the older ones.
-    run(io, store->enqueue(make_task("tie-new", 500)));
-    EXPECT_EQ(run(io, store->dequeue(from_micros(1'000)))->id, "early");
-    EXPECT_EQ(run(io, store->dequeue(from_micros(1'000)))->id, "moved");
+    sync_wait(io, store->enqueue(make_task("tie-new", 500)));
+    EXPECT_EQ(sync_wait(io, store->dequeue(from_micros(1'000)))->id, "early");
+    EXPECT_EQ(sync_wait(io, store->dequeue(from_micros(1'000)))->id, "moved");
   }
 
   auto store = open_store(dir.path(), clock.clock());
   std::vector<std::string> order;
-  while (auto task = run(io, store->dequeue(from_micros(1'000)))) order.push_back(task->id);
+  while (auto task = sync_wait(io, store->dequeue(from_micros(1'000)))) order.push_back(task->id);
   EXPECT_EQ(order, (std::vector<std::string>{"tie-c", "tie-a", "tie-b", "tie-new", "late"}));
-  EXPECT_EQ(run(io, store->get_task("moved"))->status, TaskStatus::RUNNING);
-  EXPECT_EQ(run(io, store->get_task("running"))->status, TaskStatus::RUNNING);
+  EXPECT_EQ(sync_wait(io, store->get_task("moved"))->status, TaskStatus::RUNNING);
+  EXPECT_EQ(sync_wait(io, store->get_task("running"))->status, TaskStatus::RUNNING);
 }
 
 }  // namespace

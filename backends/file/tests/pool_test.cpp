@@ -25,7 +25,7 @@ TEST(FilePool, DequeueWaitingForTheLockDoesNotBlockTheCallersExecutor) {
   TempDir dir;
   asio::io_context io;
   auto store = open_store(dir.path(), TestClock().clock(), 1);
-  run(io, store->enqueue(make_task("a", 10)));
+  sync_wait(io, store->enqueue(make_task("a", 10)));
 
   // Another holder (as another process would) takes the store's lock.
   const int lock_fd = ::open((store->directory() / "LOCK").c_str(), O_RDWR | O_CLOEXEC);

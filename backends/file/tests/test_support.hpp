@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "taskstore/file_storage.hpp"
+#include "taskstore/sync_wait.hpp"
 
 namespace taskstore::file_test {
 
@@ -45,15 +46,6 @@ class TestClock {
  private:
   std::shared_ptr<std::atomic<std::int64_t>> now_;
 };
-
-// Runs `op` on `io` until it completes and returns its result (or rethrows).
-template <typename T>
-T run(boost::asio::io_context& io, Awaitable<T> op) {
-  auto future = boost::asio::co_spawn(io, std::move(op), boost::asio::use_future);
-  io.restart();
-  io.run();
-  return future.get();
-}
 
 std::unique_ptr<FileStorage> open_store(const std::filesystem::path& dir,
                                         Clock clock = TestClock().clock(),

@@ -9,14 +9,14 @@ namespace {
 class SqliteCorruption : public ::testing::Test {
  protected:
   SqliteCorruption() : storage_(options_for(db_, at(0))) {
-    run(io_, storage_.enqueue(make_task("abc", 1)));
+    sync_wait(io_, storage_.enqueue(make_task("abc", 1)));
   }
 
   // Runs `op`, expecting CorruptionError whose message holds each of `needles`.
   template <typename T>
   void expect_corruption(Awaitable<T> op, std::initializer_list<std::string> needles) {
     try {
-      run(io_, std::move(op));
+      sync_wait(io_, std::move(op));
       ADD_FAILURE() << "read a damaged row without an error";
     } catch (const CorruptionError& e) {
       for (const auto& needle : needles) {
@@ -60,7 +60,7 @@ TEST_F(SqliteCorruption, MutationsRefuseADamagedTaskAndLeaveItAsItWas) {
   EXPECT_EQ(raw.query("SELECT status || '/' || eta FROM tasks WHERE id = 'abc'"),
             "FAILED/not a time");
   EXPECT_EQ(raw.query("SELECT count(*) FROM results"), "0");
-  EXPECT_FALSE(run(io_, storage_.dequeue(at(1'000'000))).has_value());
+  EXPECT_FALSE(sync_wait(io_, storage_.dequeue(at(1'000'000))).has_value());
 }
 
 // Checks: SQL-4
@@ -79,7 +79,7 @@ TEST_F(SqliteCorruption, OutOfRangeCountersAreCorruption) {
 
 // Checks: SQL-4
 TEST_F(SqliteCorruption, DamagedResultNamesTheTask) {
-  run(io_, storage_.mark_done("abc", TaskResult{.task_id = "abc"}));
+  sync_wait(io_, storage_.mark_done("abc", TaskResult{.task_id = "abc"}));
   RawDb(db_).exec("UPDATE results SET finished_at = 1.5 WHERE task_id = 'abc'");
   expect_corruption(storage_.get_result("abc"),
                     {db_.string(), "get_result", "task 'abc'", "finished_at", "REAL"});

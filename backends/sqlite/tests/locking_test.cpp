@@ -20,7 +20,7 @@ class SqliteLocking : public ::testing::Test {
     options.busy_timeout = busy_timeout;
     options.busy_retries = busy_retries;
     auto storage = std::make_unique<SqliteStorage>(options);
-    if (!run(io_, storage->get_task("a"))) run(io_, storage->enqueue(make_task("a", 1)));
+    if (!sync_wait(io_, storage->get_task("a"))) sync_wait(io_, storage->enqueue(make_task("a", 1)));
     return storage;
   }
 
@@ -38,7 +38,7 @@ TEST_F(SqliteLocking, DequeueWaitsForAWriteLockHeldBriefly) {
     std::this_thread::sleep_for(200ms);
     holder.exec("COMMIT");
   });
-  const auto claimed = run(io_, storage->dequeue(at(10)));
+  const auto claimed = sync_wait(io_, storage->dequeue(at(10)));
   release.join();
   ASSERT_TRUE(claimed.has_value());
   EXPECT_EQ(claimed->id, "a");
@@ -55,7 +55,7 @@ TEST_F(SqliteLocking, RetriesTheTransactionWhenTheBusyTimeoutRunsOut) {
     std::this_thread::sleep_for(200ms);
     holder.exec("COMMIT");
   });
-  const auto claimed = run(io_, storage->dequeue(at(10)));
+  const auto claimed = sync_wait(io_, storage->dequeue(at(10)));
   release.join();
   ASSERT_TRUE(claimed.has_value());
   EXPECT_EQ(claimed->attempts, 1);
@@ -67,7 +67,7 @@ TEST_F(SqliteLocking, ALockHeldPastTheBudgetRaisesStorageErrorNamingTheDatabase)
   RawDb holder(db_);
   holder.exec("BEGIN IMMEDIATE");
   try {
-    run(io_, storage->dequeue(at(10)));
+    sync_wait(io_, storage->dequeue(at(10)));
     FAIL() << "dequeue succeeded while another connection held the write lock";
   } catch (const StorageError& e) {
     const std::string message = e.what();
@@ -75,10 +75,10 @@ TEST_F(SqliteLocking, ALockHeldPastTheBudgetRaisesStorageErrorNamingTheDatabase)
     EXPECT_NE(message.find("dequeue"), std::string::npos) << message;
     EXPECT_NE(message.find("locked"), std::string::npos) << message;
   }
-  EXPECT_THROW(run(io_, storage->mark_running("a")), StorageError);
+  EXPECT_THROW(sync_wait(io_, storage->mark_running("a")), StorageError);
   holder.exec("ROLLBACK");
   // Nothing was half-done: the task is still due and unclaimed.
-  const auto claimed = run(io_, storage->dequeue(at(10)));
+  const auto claimed = sync_wait(io_, storage->dequeue(at(10)));
   ASSERT_TRUE(claimed.has_value());
   EXPECT_EQ(claimed->attempts, 1);
 }

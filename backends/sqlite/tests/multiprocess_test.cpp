@@ -86,14 +86,14 @@ TEST(SqliteMultiProcess, ProcessesNeverClaimTheSameTask) {
     asio::io_context io;
     SqliteStorage storage(options_for(db, at(0)));
     for (int i = 0; i < kTasks; ++i) {
-      enqueued.insert(run(io, storage.enqueue(make_task("task-" + std::to_string(i), i % 17))));
+      enqueued.insert(sync_wait(io, storage.enqueue(make_task("task-" + std::to_string(i), i % 17))));
     }
   }  // joins the storage's threads: the parent is single-threaded again
 
   const auto outputs = run_children(dir.path(), [&](int, std::ostream& out) {
     asio::io_context io;
     SqliteStorage storage(options_for(db, at(0)));
-    while (auto task = run(io, storage.dequeue(at(kTasks)))) out << task->id << "\n";
+    while (auto task = sync_wait(io, storage.dequeue(at(kTasks)))) out << task->id << "\n";
   });
 
   std::multiset<std::string> claimed;
@@ -118,7 +118,7 @@ TEST(SqliteMultiProcess, ProcessesCreatingOneNewDatabaseAtOnceAllSucceed) {
     asio::io_context io;
     SqliteStorage storage(options_for(db, at(0)));
     for (int i = 0; i < kPerChild; ++i) {
-      run(io, storage.enqueue(make_task(std::to_string(index) + "-" + std::to_string(i))));
+      sync_wait(io, storage.enqueue(make_task(std::to_string(index) + "-" + std::to_string(i))));
     }
   });
   RawDb raw(db);

@@ -26,10 +26,10 @@ TEST(SqliteSchema, ReopeningAnExistingDatabaseKeepsItsData) {
   asio::io_context io;
   {
     SqliteStorage storage(options_for(db, at(0)));
-    run(io, storage.enqueue(make_task("a")));
+    sync_wait(io, storage.enqueue(make_task("a")));
   }
   SqliteStorage storage(options_for(db, at(0)));
-  EXPECT_TRUE(run(io, storage.get_task("a")).has_value());
+  EXPECT_TRUE(sync_wait(io, storage.get_task("a")).has_value());
 }
 
 // Checks: SQL-1

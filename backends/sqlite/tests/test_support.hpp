@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "taskstore/sqlite_storage.hpp"
+#include "taskstore/sync_wait.hpp"
 
 namespace taskstore::sqlite_test {
 
@@ -41,15 +42,6 @@ class TempDir {
  private:
   std::filesystem::path path_;
 };
-
-// Runs `op` on `io` until it completes and returns (or rethrows) its outcome.
-template <typename T>
-T run(asio::io_context& io, Awaitable<T> op) {
-  auto future = asio::co_spawn(io, std::move(op), asio::use_future);
-  io.restart();
-  io.run();
-  return future.get();
-}
 
 inline Timestamp at(std::int64_t micros) { return from_micros(micros); }
 

@@ -6,9 +6,7 @@
 
 #include <gtest/gtest.h>
 
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/use_future.hpp>
 #include <initializer_list>
 #include <memory>
 #include <string>
@@ -16,18 +14,9 @@
 
 #include "taskstore/conformance/registry.hpp"
 #include "taskstore/storage.hpp"
+#include "taskstore/sync_wait.hpp"
 
 namespace taskstore::conformance {
-
-// Runs `op` on `io` until it completes and returns its value (or rethrows its error).
-// Each thread that calls it needs its own io_context.
-template <typename T>
-T run_on(boost::asio::io_context& io, Awaitable<T> op) {
-  auto result = boost::asio::co_spawn(io, std::move(op), boost::asio::use_future);
-  io.restart();
-  io.run();
-  return result.get();
-}
 
 class ConformanceTest : public ::testing::TestWithParam<Backend> {
  protected:
@@ -46,7 +35,7 @@ class ConformanceTest : public ::testing::TestWithParam<Backend> {
   // Runs a store operation to completion on the test's io_context.
   template <typename T>
   T run(Awaitable<T> op) {
-    return run_on(io_, std::move(op));
+    return sync_wait(io_, std::move(op));
   }
 
   // A fixed instant all tests measure from, so etas and cutoffs are exact.
