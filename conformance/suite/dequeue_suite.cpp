@@ -1,5 +1,6 @@
 // Dequeue: DEQ-1 … DEQ-8.
 #include <algorithm>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -118,6 +119,31 @@ TEST_P(DequeueTest, Dequeue_Claim_SetsRunningCountsAttemptAndStampsNow) {
   EXPECT_EQ(*claimed, expected) << "returned: " << describe(*claimed)
                                 << "\nexpected: " << describe(expected);
   EXPECT_EQ(must_get("claim"), expected) << "the stored task does not show the claim";
+}
+
+TEST_P(DequeueTest, Dequeue_AttemptsAtTheInt32Maximum_StayThere) {
+  TASKSTORE_REQUIREMENTS("DEQ-5");
+  Task task = make_task("worn-out");
+  task.attempts = std::numeric_limits<std::int32_t>::max();
+  run(store().enqueue(task));
+  const auto claimed = run(store().dequeue(t0()));
+  ASSERT_TRUE(claimed.has_value()) << "a task with the maximum attempts could not be claimed";
+  EXPECT_EQ(claimed->attempts, std::numeric_limits<std::int32_t>::max());
+  EXPECT_EQ(must_get("worn-out").attempts, std::numeric_limits<std::int32_t>::max());
+  add_task("next");
+  EXPECT_EQ(claim_id(t0()), "next") << "the saturated task broke later claims";
+}
+
+TEST_P(DequeueTest, Dequeue_DamagedTaskFirstInLine_IsPassedOver) {
+  TASKSTORE_REQUIREMENTS("DEQ-9");
+  add_task("damaged", t0() - 1s);
+  add_task("healthy", t0());
+  if (!environment().corrupt_task("damaged")) {
+    GTEST_SKIP() << "backend '" << backend().name << "' has no stored form to damage";
+  }
+  EXPECT_EQ(claim_id(t0()), "healthy") << "a damaged task stopped the queue";
+  EXPECT_EQ(claim_id(t0()), "(nothing)") << "the damaged task was handed out";
+  TASKSTORE_ERROR_MESSAGE(CorruptionError, run(store().get_task("damaged")));
 }
 
 TEST_P(DequeueTest, Dequeue_EightThreadsOneInstance_EachTaskClaimedOnce) {

@@ -7,6 +7,8 @@
 
 #include "taskstore/file_storage.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <boost/asio/thread_pool.hpp>
 #include <utility>
@@ -37,6 +39,9 @@ auto with_context(std::string context, Work work) {
       throw CorruptionError(std::string(e.what()) + " (during " + context + ")");
     } catch (const StorageError& e) {
       throw StorageError(std::string(e.what()) + " (during " + context + ")");
+    } catch (const std::exception& e) {
+      // e.g. std::bad_alloc for a huge file: still a typed error for the caller.
+      throw StorageError(std::string(e.what()) + " (during " + context + ")");
     }
   };
 }
@@ -56,8 +61,19 @@ class FileStorage::Impl {
   // Waits for work already posted: it refers to `store`.
   ~Impl() { pool.join(); }
 
+  // A child forked from the opening process has no pool threads (work would never run)
+  // and shares the parent's descriptors: it must open its own instance.
+  void check_process(std::string_view operation) const {
+    if (::getpid() != owner) {
+      throw StorageError(std::string(operation) + ": file store " + store.layout().root().string() +
+                         " was opened by process " + std::to_string(owner) +
+                         "; a forked child must open its own instance");
+    }
+  }
+
   file_backend::FileStore store;
   boost::asio::thread_pool pool;
+  const pid_t owner = ::getpid();
 };
 
 FileStorage::FileStorage(FileStorageOptions options) : impl_(std::make_unique<Impl>(options)) {}
@@ -75,6 +91,7 @@ std::filesystem::path FileStorage::result_path(const std::string& task_id) const
 }
 
 Awaitable<std::string> FileStorage::enqueue(Task task) {
+  impl_->check_process("enqueue");
   validate_new_task(task);
   auto context = about("enqueue", task.id);
   auto work = with_context(std::move(context), [store = &impl_->store, task = std::move(task)] {
@@ -84,11 +101,13 @@ Awaitable<std::string> FileStorage::enqueue(Task task) {
 }
 
 Awaitable<std::optional<Task>> FileStorage::dequeue(Timestamp now) {
+  impl_->check_process("dequeue");
   auto work = with_context("dequeue", [store = &impl_->store, now] { return store->dequeue(now); });
   co_return co_await offload(impl_->pool.get_executor(), std::move(work));
 }
 
 Awaitable<void> FileStorage::mark_running(std::string task_id) {
+  impl_->check_process("mark_running");
   validate_task_id("mark_running", task_id);
   auto context = about("mark_running", task_id);
   auto work = with_context(
@@ -98,6 +117,7 @@ Awaitable<void> FileStorage::mark_running(std::string task_id) {
 }
 
 Awaitable<void> FileStorage::mark_done(std::string task_id, TaskResult result) {
+  impl_->check_process("mark_done");
   validate_success_result(task_id, result);
   auto context = about("mark_done", task_id);
   auto work = with_context(std::move(context),
@@ -107,6 +127,7 @@ Awaitable<void> FileStorage::mark_done(std::string task_id, TaskResult result) {
 }
 
 Awaitable<std::optional<TaskResult>> FileStorage::get_result(std::string task_id) {
+  impl_->check_process("get_result");
   validate_task_id("get_result", task_id);
   auto context = about("get_result", task_id);
   auto work = with_context(
@@ -116,6 +137,7 @@ Awaitable<std::optional<TaskResult>> FileStorage::get_result(std::string task_id
 }
 
 Awaitable<std::size_t> FileStorage::purge_results(Timestamp older_than) {
+  impl_->check_process("purge_results");
   auto work = with_context("purge_results", [store = &impl_->store, older_than] {
     return store->purge_results(older_than);
   });
@@ -123,6 +145,7 @@ Awaitable<std::size_t> FileStorage::purge_results(Timestamp older_than) {
 }
 
 Awaitable<void> FileStorage::mark_failed(std::string task_id, std::string error, bool will_retry) {
+  impl_->check_process("mark_failed");
   validate_task_id("mark_failed", task_id);
   auto context = about("mark_failed", task_id);
   auto work = with_context(std::move(context), [store = &impl_->store, task_id = std::move(task_id),
@@ -133,6 +156,7 @@ Awaitable<void> FileStorage::mark_failed(std::string task_id, std::string error,
 }
 
 Awaitable<std::optional<Task>> FileStorage::get_task(std::string task_id) {
+  impl_->check_process("get_task");
   validate_task_id("get_task", task_id);
   auto context = about("get_task", task_id);
   auto work = with_context(
@@ -142,6 +166,7 @@ Awaitable<std::optional<Task>> FileStorage::get_task(std::string task_id) {
 }
 
 Awaitable<void> FileStorage::reschedule(std::string task_id, Timestamp new_eta) {
+  impl_->check_process("reschedule");
   validate_task_id("reschedule", task_id);
   auto context = about("reschedule", task_id);
   auto work = with_context(std::move(context), [store = &impl_->store, task_id = std::move(task_id),

@@ -24,18 +24,33 @@ fs::path absolute_path(const fs::path& directory) {
 }  // namespace
 
 FileStore::FileStore(const fs::path& directory, Clock clock)
-    : layout_(absolute_path(directory)), clock_(std::move(clock)) {
+    : layout_(absolute_path(directory)), clock_(clock ? std::move(clock) : system_clock()) {
+  // Each directory this creates must be durable in its parent, however many levels.
+  std::vector<fs::path> created;
+  for (fs::path p = layout_.root(); !p.empty() && !fs::exists(p); p = p.parent_path()) {
+    created.push_back(p);
+    if (p == p.parent_path()) break;
+  }
   std::error_code ec;
-  const bool created = fs::create_directories(layout_.root(), ec);
+  fs::create_directories(layout_.root(), ec);
   if (ec) {
     throw StorageError("create directory " + layout_.root().string() + ": " + ec.message());
   }
-  if (created) fsync_directory(layout_.root().parent_path());
+  for (auto it = created.rbegin(); it != created.rend(); ++it) fsync_directory(it->parent_path());
   // A foreign directory is rejected before the lock file is created in it.
   inspect_layout(layout_);
-  const DirectoryLock held = lock();
+  DirectoryLock held = lock();
   create_layout(layout_, inspect_layout(layout_));
   remove_temp_leftovers(layout_);
+  held.raise_sequence_floor(highest_marker_sequence());
+}
+
+std::uint64_t FileStore::highest_marker_sequence() const {
+  std::uint64_t highest = 0;
+  for (const auto& name : list_directory(layout_.queue_dir())) {
+    if (const auto marker = parse_due_marker_name(name)) highest = std::max(highest, marker->seq);
+  }
+  return highest;
 }
 
 std::optional<StoredTask> FileStore::read_task_file(const std::string& file_name) const {
@@ -100,19 +115,37 @@ std::optional<Task> FileStore::dequeue(Timestamp now) {
             [](const auto& a, const auto& b) { return a.first < b.first; });
   for (const auto& [name, marker] : markers) {
     if (marker.eta > now) break;
-    auto stored = read_task_file(marker.task_file_name());
+    std::optional<StoredTask> stored;
+    try {
+      stored = read_task_file(marker.task_file_name());
+    } catch (const CorruptionError&) {
+      // A damaged task is passed over, marker and all, so it never stops the queue;
+      // get_task and reschedule still report the damage (DEQ-9).
+      continue;
+    }
     const bool valid = stored && stored->task.status == TaskStatus::PENDING &&
                        stored->task.eta == marker.eta && stored->seq == marker.seq;
     if (!valid) {
       remove_file(layout_.queue_dir() / name);  // stale: left by a crash or a status change
       continue;
     }
+    const StoredTask before = *stored;
     Task& task = stored->task;
     task.status = TaskStatus::RUNNING;
     if (task.attempts < std::numeric_limits<std::int32_t>::max()) ++task.attempts;
     task.updated_at = now;
     // The claim is durable before the marker goes, so a crash can't hand it out twice.
-    write_task(*stored);
+    try {
+      write_task(*stored);
+    } catch (...) {
+      // The rename may have happened before the failure (e.g. in the directory fsync):
+      // put the PENDING record back so the task stays claimable, then report the error.
+      try {
+        write_task(before);
+      } catch (...) {
+      }
+      throw;
+    }
     remove_file(layout_.queue_dir() / name);
     return std::move(task);
   }

@@ -51,6 +51,8 @@ class FileStore {
 
  private:
   DirectoryLock lock() const { return DirectoryLock(layout_.lock_file()); }
+  // The highest sequence number among the due markers (0 if none).
+  std::uint64_t highest_marker_sequence() const;
 
   // The task stored under `file_name` in tasks/, checked to be the task with that hex id.
   std::optional<StoredTask> read_task_file(const std::string& file_name) const;

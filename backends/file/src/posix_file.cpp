@@ -83,15 +83,22 @@ std::string temp_file_name(const std::string& target_name) {
 std::optional<Bytes> read_file(const fs::path& path) {
   int fd;
   do {
-    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    // O_NONBLOCK and O_NOFOLLOW: a FIFO or a symlink planted in the store must give an
+    // error, not block a thread that holds the store lock or read some other file.
+    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
   } while (fd < 0 && errno == EINTR);
   if (fd < 0) {
-    if (errno == ENOENT) return std::nullopt;
-    throw_errno("open", path, errno);
+    const int err = errno;
+    if (err == ENOENT) return std::nullopt;
+    if (err == ELOOP) throw CorruptionError(path.string() + ": is a symbolic link, not a record");
+    throw_errno("open", path, err);
   }
   const UniqueFd owned(fd);
   struct stat st {};
   if (::fstat(fd, &st) != 0) throw_errno("fstat", path, errno);
+  if (!S_ISREG(st.st_mode)) {
+    throw CorruptionError(path.string() + ": is not a regular file");
+  }
   Bytes out;
   out.reserve(static_cast<std::size_t>(st.st_size));
   std::byte chunk[64 * 1024];
@@ -125,8 +132,10 @@ void write_file_atomically(const fs::path& dir, const std::string& name,
     fsync_fd(fd.get(), temp);
     close_checked(std::move(fd), temp);
     const fs::path target = dir / name;
-    if (::rename(temp.c_str(), target.c_str()) != 0)
-      throw_errno("rename to " + target.string(), temp, errno);
+    if (::rename(temp.c_str(), target.c_str()) != 0) {
+      const int err = errno;  // before building the message, which may allocate
+      throw_errno("rename to " + target.string(), temp, err);
+    }
   } catch (...) {
     ::unlink(temp.c_str());  // best effort; a leftover is removed at the next open
     throw;

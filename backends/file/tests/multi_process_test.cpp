@@ -9,6 +9,10 @@
 #include <set>
 #include <string>
 
+#include <sys/file.h>
+
+#include "directory_lock.hpp"
+#include "posix_file.hpp"
 #include "taskstore/file_storage.hpp"
 #include "test_support.hpp"
 
@@ -83,6 +87,64 @@ TEST(FileMultiProcess, ForkedProcessesClaimEveryTaskExactlyOnce) {
   auto store = open_store(store_dir);
   EXPECT_EQ(sync_wait(io, store->dequeue(from_micros(1'000'000))), std::nullopt);
   EXPECT_EQ(sync_wait(io, store->get_task("task-0"))->attempts, 1);
+}
+
+// Checks: FILE-3
+TEST(FileMultiProcess, LockIsReleasedEvenWhileAForkedChildHoldsTheDescriptor) {
+  TempDir dir;
+  const fs::path lock_path = dir.path() / "LOCK";
+  int hold[2];
+  ASSERT_EQ(::pipe(hold), 0);
+  pid_t child = -1;
+  {
+    file_backend::DirectoryLock lock(lock_path);
+    child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {  // keeps the inherited descriptor open until the parent says go
+      ::close(hold[1]);
+      char byte;
+      while (::read(hold[0], &byte, 1) < 0 && errno == EINTR) {
+      }
+      ::_exit(0);
+    }
+    ::close(hold[0]);
+  }  // the parent's holder releases here, while the child still has the descriptor
+  const file_backend::UniqueFd probe = file_backend::open_file(lock_path, O_RDWR);
+  const bool free_again = ::flock(probe.get(), LOCK_EX | LOCK_NB) == 0;
+  ::close(hold[1]);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  EXPECT_TRUE(free_again) << "the store stayed locked by a descriptor a child inherited";
+}
+
+// Checks: FILE-3
+TEST(FileMultiProcess, ForkedChildMustOpenItsOwnInstance) {
+  TempDir dir;
+  auto store = open_store(dir.path() / "store");
+  boost::asio::io_context io;
+  sync_wait(io, store->enqueue(make_task("t", 10)));
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    int code = 1;
+    try {
+      boost::asio::io_context child_io;
+      sync_wait(child_io, store->get_task("t"));
+    } catch (const StorageError& e) {
+      code = std::string(e.what()).find("forked child must open its own instance") !=
+                     std::string::npos
+                 ? 0
+                 : 2;
+    } catch (...) {
+      code = 3;
+    }
+    ::_exit(code);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "1: the inherited instance worked or hung; 2: wrong message";
+  EXPECT_TRUE(sync_wait(io, store->get_task("t")).has_value()) << "the parent's instance broke";
 }
 
 }  // namespace

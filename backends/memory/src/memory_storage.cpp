@@ -1,6 +1,7 @@
 #include "taskstore/memory_storage.hpp"
 
 #include <cstdint>
+#include <limits>
 #include <mutex>
 #include <set>
 #include <tuple>
@@ -14,7 +15,7 @@ namespace taskstore {
 // they run inline on the caller's executor.
 class MemoryStorage::State {
  public:
-  explicit State(Clock clock) : clock_(std::move(clock)) {}
+  explicit State(Clock clock) : clock_(clock ? std::move(clock) : system_clock()) {}
 
   std::string enqueue(Task task) {
     validate_new_task(task);
@@ -35,7 +36,7 @@ class MemoryStorage::State {
     const auto node = due_.extract(due_.begin());
     Task& task = tasks_.at(std::get<2>(node.value())).task;
     task.status = TaskStatus::RUNNING;
-    task.attempts += 1;
+    if (task.attempts < std::numeric_limits<std::int32_t>::max()) task.attempts += 1;
     task.updated_at = now;
     return task;
   }
@@ -72,12 +73,12 @@ class MemoryStorage::State {
     validate_task_id("mark_failed", id);
     std::lock_guard lock(mutex_);
     Entry& entry = find("mark_failed", id);
+    const Timestamp now = clock_();
     entry.task.last_error = error;
     if (will_retry) {
-      set_status(entry, TaskStatus::RETRYING);
+      set_status(entry, TaskStatus::RETRYING, now);
       return;
     }
-    const Timestamp now = clock_();
     results_.insert_or_assign(id, TaskResult{.task_id = id,
                                              .status = TaskStatus::FAILED,
                                              .error = std::move(error),
@@ -121,11 +122,12 @@ class MemoryStorage::State {
   // Changes status and updated_at, keeping the due index in step (only PENDING tasks are
   // in it). The caller adds a rescheduled task back with its new eta.
   void set_status(Entry& entry, TaskStatus status, std::optional<Timestamp> at = {}) {
+    const Timestamp updated_at = at ? *at : clock_();  // first: a throwing clock changes nothing
     if (entry.task.status == TaskStatus::PENDING) {
       due_.erase({entry.task.eta, entry.seq, entry.task.id});
     }
     entry.task.status = status;
-    entry.task.updated_at = at ? *at : clock_();
+    entry.task.updated_at = updated_at;
   }
 
   Clock clock_;

@@ -58,6 +58,8 @@ void Statement::reset() noexcept {
   sqlite3_clear_bindings(stmt_);
 }
 
+int Statement::column_count() const { return sqlite3_column_count(stmt_); }
+
 int Statement::column_type(int column) const { return sqlite3_column_type(stmt_, column); }
 
 std::int64_t Statement::column_int64(int column) const {
@@ -103,7 +105,9 @@ Connection::Connection(ConnectionOptions options) : options_(std::move(options))
 }
 
 std::string Connection::where() const {
-  return std::string(operation_) + ": sqlite store " + options_.path.string();
+  std::string subject(operation_);
+  if (!task_id_.empty()) subject += " of task '" + task_id_ + "'";
+  return subject + ": sqlite store " + options_.path.string();
 }
 
 ScopedStatement Connection::statement(const std::string& sql) {

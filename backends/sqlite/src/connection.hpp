@@ -57,6 +57,7 @@ class Statement {
   // Back to the start with no bindings; never throws (the error was reported by step).
   void reset() noexcept;
 
+  int column_count() const;
   int column_type(int column) const;
   std::int64_t column_int64(int column) const;
   std::string column_text(int column) const;
@@ -99,12 +100,16 @@ class Connection {
   sqlite3* native() const { return db_.get(); }
   const std::filesystem::path& path() const { return options_.path; }
 
-  // Names the operation in error messages until the next call; `operation` must outlive
-  // that use (the backend passes string literals).
-  void set_operation(std::string_view operation) { operation_ = operation; }
+  // Names the operation, and the task it is about (empty if none), in error messages until
+  // the next call; `operation` must outlive that use (the backend passes string literals).
+  void set_operation(std::string_view operation, std::string task_id = {}) {
+    operation_ = operation;
+    task_id_ = std::move(task_id);
+  }
   std::string_view operation() const { return operation_; }
-  // "dequeue: sqlite store /tmp/x.db", the start of every error message.
+  // "mark_done of task 'a': sqlite store /tmp/x.db", the start of every error message.
   std::string where() const;
+
 
   // The statement for `sql`, prepared on first use and cached for the connection's life.
   ScopedStatement statement(const std::string& sql);
@@ -138,6 +143,7 @@ class Connection {
 
   ConnectionOptions options_;
   std::string_view operation_ = "open";
+  std::string task_id_;
   std::unique_ptr<sqlite3, Closer> db_;
   // Declared after db_ so the statements are finalized before the connection closes.
   std::unordered_map<std::string, std::unique_ptr<Statement>> statements_;

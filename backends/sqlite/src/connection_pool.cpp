@@ -7,12 +7,12 @@ ConnectionPool::ConnectionPool(std::vector<std::unique_ptr<Connection>> connecti
   for (const auto& connection : connections_) free_.push_back(connection.get());
 }
 
-ConnectionPool::Lease ConnectionPool::checkout(std::string_view operation) {
+ConnectionPool::Lease ConnectionPool::checkout(std::string_view operation, std::string task_id) {
   std::unique_lock lock(mutex_);
   returned_.wait(lock, [this] { return !free_.empty(); });
   Connection* connection = free_.back();
   free_.pop_back();
-  connection->set_operation(operation);
+  connection->set_operation(operation, std::move(task_id));
   return Lease(*this, *connection);
 }
 

@@ -34,8 +34,9 @@ class ConnectionPool {
   // Takes ownership of the connections; at least one.
   explicit ConnectionPool(std::vector<std::unique_ptr<Connection>> connections);
 
-  // Waits for a free connection and names `operation` in its error messages.
-  Lease checkout(std::string_view operation);
+  // Waits for a free connection and names `operation` (and the task, if any) in its
+  // error messages.
+  Lease checkout(std::string_view operation, std::string task_id = {});
 
  private:
   void give_back(Connection& connection);

@@ -68,19 +68,45 @@ void insert_task(Connection& connection, const Task& task) {
 
 std::optional<Task> claim_due_task(Connection& connection, Timestamp now) {
   // One statement picks and claims, under the write lock BEGIN IMMEDIATE took, so no
-  // other connection in any process can claim the same row in between.
+  // other connection in any process can claim the same row in between. attempts stops
+  // at the int32 maximum instead of overflowing (DEQ-5).
+  // A claimed row that fails to decode is damaged: the claim is undone (a savepoint) and
+  // the pick repeated without that row, so one bad row never stops the queue (DEQ-9);
+  // get_task still reports it.
   static const std::string sql =
-      "UPDATE tasks SET status = 'RUNNING', attempts = attempts + 1, updated_at = ?1 "
+      "UPDATE tasks SET status = 'RUNNING', attempts = MIN(attempts + 1, 2147483647), "
+      "updated_at = ?1 "
       "WHERE seq = (SELECT seq FROM tasks WHERE status = 'PENDING' AND eta <= ?1 "
-      "ORDER BY eta, seq LIMIT 1) RETURNING " +
-      task_columns();
+      "AND seq NOT IN (SELECT value FROM json_each(?2)) ORDER BY eta, seq LIMIT 1) "
+      "RETURNING " +
+      task_columns() + ", seq";
   return connection.write_transaction([&]() -> std::optional<Task> {
-    auto stmt = connection.statement(sql);
-    stmt->bind_int64(1, to_micros(now));
-    if (!stmt->step()) return std::nullopt;
-    Task task = read_task(*stmt);  // a damaged row throws and the claim rolls back
-    stmt->step();                  // RETURNING rows are final only once the statement is done
-    return task;
+    std::string damaged = "[]";  // JSON array of the seqs passed over
+    for (;;) {
+      connection.exec("SAVEPOINT claim");
+      std::optional<std::int64_t> damaged_seq;
+      {
+        auto stmt = connection.statement(sql);
+        stmt->bind_int64(1, to_micros(now));
+        stmt->bind_text(2, damaged);
+        if (!stmt->step()) {
+          connection.exec("RELEASE claim");
+          return std::nullopt;
+        }
+        try {
+          Task task = read_task(*stmt);
+          stmt->step();  // RETURNING rows are final only once the statement is done
+          connection.exec("RELEASE claim");
+          return task;
+        } catch (const CorruptionError&) {
+          damaged_seq = stmt->column_int64(stmt->column_count() - 1);
+        }
+      }  // the statement is reset before the rollback
+      connection.exec("ROLLBACK TO claim");
+      connection.exec("RELEASE claim");
+      damaged.insert(damaged.size() - 1,
+                     (damaged.size() > 2 ? "," : "") + std::to_string(*damaged_seq));
+    }
   });
 }
 

@@ -1,5 +1,7 @@
 #include "taskstore/sqlite_storage.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <boost/asio/thread_pool.hpp>
 #include <utility>
@@ -51,13 +53,26 @@ class SqliteStorage::Impl {
   // (a string literal), resuming the caller on its own executor. Callers name the result
   // before awaiting it: g++ 12 destroys a lambda temporary that owns strings twice when it
   // sits in the co_await expression itself (double free).
+  // `task_id` (empty if none) is named in error messages with the operation.
   template <typename Work>
   Awaitable<std::invoke_result_t<Work&, sqlite::Connection&>> run(std::string_view operation,
-                                                                  Work work) {
-    return offload(threads_.get_executor(), [this, operation, work = std::move(work)]() mutable {
-      auto lease = connections_.checkout(operation);
+                                                                  std::string task_id, Work work) {
+    check_process(operation);
+    return offload(threads_.get_executor(), [this, operation, task_id = std::move(task_id),
+                                             work = std::move(work)]() mutable {
+      auto lease = connections_.checkout(operation, std::move(task_id));
       return work(*lease);
     });
+  }
+
+  // A child forked from the opening process has no pool threads (work would never run)
+  // and must not use the parent's SQLite connections: it opens its own instance.
+  void check_process(std::string_view operation) const {
+    if (::getpid() != owner_) {
+      throw StorageError(std::string(operation) + ": sqlite store " + options_.path.string() +
+                         " was opened by process " + std::to_string(owner_) +
+                         "; a forked child must open its own instance");
+    }
   }
 
   // Called on the caller's thread, so an injected clock needn't be thread-safe.
@@ -70,6 +85,7 @@ class SqliteStorage::Impl {
   const Clock clock_;
   sqlite::ConnectionPool connections_;
   boost::asio::thread_pool threads_;
+  const pid_t owner_ = ::getpid();
 };
 
 SqliteStorage::SqliteStorage(SqliteStorageOptions options)
@@ -87,7 +103,7 @@ void SqliteStorage::with_native_connection(const std::function<void(sqlite3*)>& 
 Awaitable<std::string> SqliteStorage::enqueue(Task task) {
   validate_new_task(task);
   std::string id = task.id;
-  auto op = impl_->run("enqueue", [task = std::move(task)](sqlite::Connection& connection) {
+  auto op = impl_->run("enqueue", id, [task = std::move(task)](sqlite::Connection& connection) {
     sqlite::insert_task(connection, task);
   });
   co_await std::move(op);
@@ -95,7 +111,7 @@ Awaitable<std::string> SqliteStorage::enqueue(Task task) {
 }
 
 Awaitable<std::optional<Task>> SqliteStorage::dequeue(Timestamp now) {
-  auto op = impl_->run("dequeue", [now](sqlite::Connection& connection) {
+  auto op = impl_->run("dequeue", {}, [now](sqlite::Connection& connection) {
     return sqlite::claim_due_task(connection, now);
   });
   co_return co_await std::move(op);
@@ -103,33 +119,33 @@ Awaitable<std::optional<Task>> SqliteStorage::dequeue(Timestamp now) {
 
 Awaitable<void> SqliteStorage::mark_running(std::string task_id) {
   validate_task_id("mark_running", task_id);
-  auto op = impl_->run("mark_running", [task_id = std::move(task_id),
-                                        now = impl_->now()](sqlite::Connection& connection) {
-    sqlite::set_running(connection, task_id, now);
-  });
+  auto op = impl_->run("mark_running", task_id,
+                       [task_id, now = impl_->now()](sqlite::Connection& connection) {
+                         sqlite::set_running(connection, task_id, now);
+                       });
   co_await std::move(op);
 }
 
 Awaitable<void> SqliteStorage::mark_done(std::string task_id, TaskResult result) {
   validate_success_result(task_id, result);
-  auto op = impl_->run("mark_done", [task_id = std::move(task_id), result = std::move(result),
-                                     now = impl_->now()](sqlite::Connection& connection) {
-    sqlite::complete_task(connection, task_id, result, now);
-  });
+  auto op = impl_->run(
+      "mark_done", task_id,
+      [task_id, result = std::move(result), now = impl_->now()](sqlite::Connection& connection) {
+        sqlite::complete_task(connection, task_id, result, now);
+      });
   co_await std::move(op);
 }
 
 Awaitable<std::optional<TaskResult>> SqliteStorage::get_result(std::string task_id) {
   validate_task_id("get_result", task_id);
-  auto op =
-      impl_->run("get_result", [task_id = std::move(task_id)](sqlite::Connection& connection) {
-        return sqlite::find_result(connection, task_id);
-      });
+  auto op = impl_->run("get_result", task_id, [task_id](sqlite::Connection& connection) {
+    return sqlite::find_result(connection, task_id);
+  });
   co_return co_await std::move(op);
 }
 
 Awaitable<std::size_t> SqliteStorage::purge_results(Timestamp older_than) {
-  auto op = impl_->run("purge_results", [older_than](sqlite::Connection& connection) {
+  auto op = impl_->run("purge_results", {}, [older_than](sqlite::Connection& connection) {
     return sqlite::delete_results_before(connection, older_than);
   });
   co_return co_await std::move(op);
@@ -138,17 +154,17 @@ Awaitable<std::size_t> SqliteStorage::purge_results(Timestamp older_than) {
 Awaitable<void> SqliteStorage::mark_failed(std::string task_id, std::string error,
                                            bool will_retry) {
   validate_task_id("mark_failed", task_id);
-  auto op =
-      impl_->run("mark_failed", [task_id = std::move(task_id), error = std::move(error), will_retry,
-                                 now = impl_->now()](sqlite::Connection& connection) {
-        sqlite::fail_task(connection, task_id, error, will_retry, now);
-      });
+  auto op = impl_->run("mark_failed", task_id,
+                       [task_id, error = std::move(error), will_retry,
+                        now = impl_->now()](sqlite::Connection& connection) {
+                         sqlite::fail_task(connection, task_id, error, will_retry, now);
+                       });
   co_await std::move(op);
 }
 
 Awaitable<std::optional<Task>> SqliteStorage::get_task(std::string task_id) {
   validate_task_id("get_task", task_id);
-  auto op = impl_->run("get_task", [task_id = std::move(task_id)](sqlite::Connection& connection) {
+  auto op = impl_->run("get_task", task_id, [task_id](sqlite::Connection& connection) {
     return sqlite::find_task(connection, task_id);
   });
   co_return co_await std::move(op);
@@ -156,10 +172,10 @@ Awaitable<std::optional<Task>> SqliteStorage::get_task(std::string task_id) {
 
 Awaitable<void> SqliteStorage::reschedule(std::string task_id, Timestamp new_eta) {
   validate_task_id("reschedule", task_id);
-  auto op = impl_->run("reschedule", [task_id = std::move(task_id), new_eta,
-                                      now = impl_->now()](sqlite::Connection& connection) {
-    sqlite::set_eta(connection, task_id, new_eta, now);
-  });
+  auto op = impl_->run("reschedule", task_id,
+                       [task_id, new_eta, now = impl_->now()](sqlite::Connection& connection) {
+                         sqlite::set_eta(connection, task_id, new_eta, now);
+                       });
   co_await std::move(op);
 }
 

@@ -40,12 +40,18 @@ TEST_F(SqliteCorruption, WrongColumnTypeNamesTheDatabaseTaskAndColumn) {
 }
 
 // Checks: SQL-4
-TEST_F(SqliteCorruption, DamagedDueTaskFailsTheClaimAndStaysUnclaimed) {
+TEST_F(SqliteCorruption, DamagedDueTaskIsPassedOverAndLeftAsItWas) {
   RawDb(db_).exec("UPDATE tasks SET payload = 'text, not a blob' WHERE id = 'abc'");
-  expect_corruption(storage_.dequeue(at(10)), {db_.string(), "dequeue", "task 'abc'", "payload"});
-  // The claim rolled back.
+  Task later = make_task("later", 20);
+  sync_wait(io_, storage_.enqueue(later));
+  // The claim of 'abc' is undone and the next due task claimed instead (DEQ-9).
+  const auto claimed = sync_wait(io_, storage_.dequeue(at(100)));
+  ASSERT_TRUE(claimed.has_value());
+  EXPECT_EQ(claimed->id, "later");
+  EXPECT_FALSE(sync_wait(io_, storage_.dequeue(at(100))).has_value());
   RawDb raw(db_);
   EXPECT_EQ(raw.query("SELECT status || '/' || attempts FROM tasks WHERE id = 'abc'"), "PENDING/0");
+  expect_corruption(storage_.get_task("abc"), {db_.string(), "get_task", "task 'abc'", "payload"});
 }
 
 // Checks: SQL-4

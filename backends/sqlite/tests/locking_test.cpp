@@ -75,7 +75,14 @@ TEST_F(SqliteLocking, ALockHeldPastTheBudgetRaisesStorageErrorNamingTheDatabase)
     EXPECT_NE(message.find("dequeue"), std::string::npos) << message;
     EXPECT_NE(message.find("locked"), std::string::npos) << message;
   }
-  EXPECT_THROW(sync_wait(io_, storage->mark_running("a")), StorageError);
+  try {
+    sync_wait(io_, storage->mark_running("a"));
+    FAIL() << "mark_running succeeded while another connection held the write lock";
+  } catch (const StorageError& e) {
+    // The error names the task too, not just the operation (ERR-2).
+    EXPECT_NE(std::string(e.what()).find("mark_running of task 'a'"), std::string::npos)
+        << e.what();
+  }
   holder.exec("ROLLBACK");
   // Nothing was half-done: the task is still due and unclaimed.
   const auto claimed = sync_wait(io_, storage->dequeue(at(10)));

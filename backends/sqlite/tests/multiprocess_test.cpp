@@ -126,5 +126,35 @@ TEST(SqliteMultiProcess, ProcessesCreatingOneNewDatabaseAtOnceAllSucceed) {
   EXPECT_EQ(raw.query("SELECT count(*) FROM tasks"), std::to_string(kChildren * kPerChild));
 }
 
+// Checks: SQL-6
+TEST(SqliteMultiProcess, ForkedChildMustOpenItsOwnInstance) {
+  TempDir dir;
+  SqliteStorage storage(options_for(dir.path() / "q.db", at(0)));
+  asio::io_context io;
+  sync_wait(io, storage.enqueue(make_task("t", 10)));
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    int code = 1;
+    try {
+      asio::io_context child_io;
+      sync_wait(child_io, storage.get_task("t"));
+    } catch (const StorageError& e) {
+      code = std::string(e.what()).find("forked child must open its own instance") !=
+                     std::string::npos
+                 ? 0
+                 : 2;
+    } catch (...) {
+      code = 3;
+    }
+    ::_exit(code);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "1: the inherited instance worked or hung; 2: wrong message";
+  EXPECT_TRUE(sync_wait(io, storage.get_task("t")).has_value()) << "the parent's instance broke";
+}
+
 }  // namespace
 }  // namespace taskstore::sqlite_test
