@@ -1,7 +1,10 @@
 #pragma once
 // FileStorage: a durable backend that keeps one file per task and per result in a
 // directory. Every write is atomic and durable (temp file, fsync, rename, fsync of the
-// directory); claims are exclusive across processes sharing the directory (flock).
+// directory) before the operation returns; claims are exclusive across threads, instances
+// and processes sharing the directory (flock, plus a per-process mutex because NFS and SMB
+// turn flock into per-process locks). An instance belongs to the process that opened it:
+// a forked child opens its own (using the parent's raises StorageError).
 
 #include <cstddef>
 #include <filesystem>

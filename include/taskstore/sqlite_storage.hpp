@@ -1,6 +1,8 @@
 #pragma once
 // SqliteStorage: a durable backend in one SQLite database file (WAL mode). Several
-// instances and several processes may share one file; claims are exclusive.
+// instances and several processes may share one file; claims are exclusive. An instance
+// belongs to the process that opened it: a forked child opens its own (using the parent's
+// raises StorageError).
 
 #include <chrono>
 #include <cstddef>

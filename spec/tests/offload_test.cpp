@@ -24,10 +24,11 @@ TEST(Offload, RunsOnThePoolAndResumesOnTheCallersExecutor) {
   auto fut = asio::co_spawn(
       io,
       [&]() -> Awaitable<int> {
-        const int v = co_await offload(pool.get_executor(), [&] {
+        auto work = [&] {
           work_thread = std::this_thread::get_id();
           return 42;
-        });
+        };
+        const int v = co_await offload(pool.get_executor(), work);
         resumed_thread = std::this_thread::get_id();
         co_return v;
       },
@@ -44,7 +45,8 @@ TEST(Offload, RethrowsTheWorksExceptionInTheCaller) {
   auto fut = asio::co_spawn(
       io,
       [&]() -> Awaitable<void> {
-        co_await offload(pool.get_executor(), []() -> void { throw std::logic_error("boom"); });
+        auto work = []() -> void { throw std::logic_error("boom"); };
+        co_await offload(pool.get_executor(), work);
       },
       asio::use_future);
   io.run();
@@ -59,9 +61,10 @@ TEST(Offload, CallerExecutorKeepsRunningWhileWorkBlocks) {
   asio::co_spawn(
       io,
       [&]() -> Awaitable<void> {
-        co_await offload(pool.get_executor(), [&] {
+        auto work = [&] {
           while (!release.load()) std::this_thread::yield();
-        });
+        };
+        co_await offload(pool.get_executor(), work);
       },
       asio::detached);
   asio::co_spawn(
