@@ -11,6 +11,13 @@ TEST(Time, MicrosRoundTripAndFormat) {
   EXPECT_EQ(format_timestamp(t), "2023-11-14T22:13:20.123456Z");
 }
 
+TEST(Time, FormatsTheWholeRangeTasksUse) {
+  EXPECT_EQ(format_timestamp(from_micros(-62'135'596'800'000'000)), "0001-01-01T00:00:00.000000Z");
+  EXPECT_EQ(format_timestamp(from_micros(-1)), "1969-12-31T23:59:59.999999Z");
+  EXPECT_EQ(format_timestamp(from_micros(253'402'300'799'999'999)),
+            "9999-12-31T23:59:59.999999Z");
+}
+
 TEST(Time, NowIsMicrosecondResolution) {
   const Timestamp a = now_utc();
   const Timestamp b = system_clock()();
