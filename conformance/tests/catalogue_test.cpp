@@ -1,6 +1,7 @@
 // The requirement catalogue matches spec/requirements.md, and every requirement is named
-// by at least one test (storage rules by the conformance suite, backend rules by the
-// backends' own tests), while every ID a test names exists.
+// by at least one test (storage rules by the conformance suite, queue rules by the
+// queue's tests, backend rules by the backends' own tests), while every ID a test names
+// exists.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -79,6 +80,22 @@ TEST(RequirementCoverage, EveryBackendRequirementIsNamedByABackendTest) {
   for (const auto& id : named) {
     EXPECT_NE(tc::find_requirement(id), nullptr)
         << "a backend test names " << id << ", which spec/requirements.md does not define";
+  }
+}
+
+TEST(RequirementCoverage, EveryQueueRequirementIsNamedByAQueueTest) {
+  auto named = ids_named_in(kSource / "queue" / "tests",
+                            std::regex(R"(TASKSTORE_REQUIREMENTS\(([^)]*)\))"));
+  named.merge(
+      ids_named_in(kSource / "queue" / "tests", std::regex(R"(// Checks: ([A-Z0-9, -]+))")));
+  for (const auto& r : tc::all_requirements()) {
+    if (r.scope != tc::RequirementScope::queue) continue;
+    EXPECT_TRUE(named.contains(std::string(r.id))) << r.id << " is checked by no queue test";
+  }
+  for (const auto& id : named) {
+    const auto* r = tc::find_requirement(id);
+    EXPECT_TRUE(r != nullptr && r->scope == tc::RequirementScope::queue)
+        << "a queue test names " << id << ", which is not a queue requirement";
   }
 }
 

@@ -1,0 +1,194 @@
+// The queue's loops: workers (dequeue → mark_running → handler → complete_task) and the
+// result TTL loop. Neither ever lets an exception out: a failing handler fails its task,
+// a failing storage call is reported and retried after a poll interval.
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "queue_state.hpp"
+#include "time_arithmetic.hpp"
+
+namespace taskstore::queue {
+
+namespace {
+
+using Phase = QueueState::Phase;
+
+// What running one claimed task came to, for the worker's loop.
+enum class Ending { done, abandoned };
+
+// Runs one task this worker claimed: mark_running, the handler, then complete_task, or
+// hands the claim back if the queue is stopping.
+Awaitable<Ending> run_claimed(std::shared_ptr<QueueState> s, std::size_t index, Task task,
+                              Timestamp claimed_at) {
+  const std::string id = task.id;
+  bool release = false;
+  {
+    std::lock_guard lock(s->mutex);
+    // More tasks may be due: let another idle worker look (QUE-13).
+    s->wake_for_locked(claimed_at);
+    auto& worker = s->workers[index];
+    worker.task_id = id;
+    release = s->stopping;  // the claim raced with shutdown: hand it back unrun
+    worker.phase = release ? Phase::releasing : Phase::starting;
+  }
+  if (release) {
+    co_await s->release_claim(id);
+    co_return Ending::done;
+  }
+
+  try {
+    co_await s->storage->mark_running(id);
+  } catch (const std::exception& e) {
+    // The claim already made the task RUNNING (DEQ-5); run it anyway.
+    s->report("worker " + std::to_string(index) + ": mark_running of task '" + id +
+              "' failed: " + e.what());
+  }
+
+  TaskHandler handler;
+  {
+    std::lock_guard lock(s->mutex);
+    auto& worker = s->workers[index];
+    release = s->past_deadline;
+    worker.phase = release ? Phase::releasing : Phase::handling;
+    if (const auto it = s->handlers.find(task.name); it != s->handlers.end()) handler = it->second;
+  }
+  if (release) {
+    co_await s->release_claim(id);
+    co_return Ending::done;
+  }
+
+  std::optional<TaskOutcome> outcome;
+  bool final_failure = false;
+  if (!handler) {
+    outcome = TaskOutcome::failure("no handler is registered for task name '" + task.name + "'");
+    final_failure = true;  // QUE-10: retrying cannot make a handler appear
+  } else {
+    try {
+      auto run = handler(task);
+      Bytes value = co_await std::move(run);
+      outcome = TaskOutcome::success(std::move(value));
+    } catch (const std::exception& e) {
+      outcome = TaskOutcome::failure(e.what());
+    } catch (...) {
+      outcome = TaskOutcome::failure("the handler threw an exception that is not a std::exception");
+    }
+  }
+
+  {
+    std::lock_guard lock(s->mutex);
+    auto& worker = s->workers[index];
+    if (worker.phase == Phase::abandoned) co_return Ending::abandoned;
+    worker.phase = Phase::completing;
+  }
+  try {
+    if (final_failure) {
+      co_await s->storage->mark_failed(id, outcome->error(), false);
+    } else {
+      auto completion = s->finish(std::move(task), std::move(*outcome));
+      co_await std::move(completion);
+    }
+  } catch (const std::exception& e) {
+    s->report("worker " + std::to_string(index) + ": completing task '" + id +
+              "' failed: " + e.what());
+  }
+  {
+    std::lock_guard lock(s->mutex);
+    s->workers[index].task_id.clear();
+  }
+  co_return Ending::done;
+}
+
+}  // namespace
+
+Awaitable<void> run_worker(std::shared_ptr<QueueState> s, std::size_t index) {
+  auto executor = co_await boost::asio::this_coro::executor;
+  const std::unique_ptr<Alarm> alarm = s->clock->make_alarm(executor);
+  {
+    std::lock_guard lock(s->mutex);
+    s->workers[index].alarm = alarm.get();
+  }
+  for (;;) {
+    std::uint64_t generation = 0;
+    {
+      std::lock_guard lock(s->mutex);
+      if (s->stopping) break;
+      s->workers[index].phase = Phase::claiming;
+      generation = s->generation;
+    }
+
+    const Timestamp now = s->clock->now();
+    std::optional<Task> task;
+    bool dequeue_failed = false;
+    try {
+      task = co_await s->storage->dequeue(now);
+    } catch (const std::exception& e) {
+      dequeue_failed = true;
+      s->report("worker " + std::to_string(index) + ": dequeue failed: " + e.what());
+    }
+
+    if (task) {
+      auto run = run_claimed(s, index, std::move(*task), now);
+      if (co_await std::move(run) == Ending::abandoned) co_return;  // shutdown closed our slot
+      continue;
+    }
+
+    std::optional<Timestamp> wake_at;
+    {
+      std::lock_guard lock(s->mutex);
+      if (s->stopping) break;
+      if (dequeue_failed) {
+        wake_at = detail::add_saturating(now, s->poll_interval);  // back off, whatever is due
+      } else if (s->generation == generation) {
+        // Nothing came due that this dequeue could have missed: sleep until the poll
+        // interval is up or the next known eta, whichever is first.
+        auto& etas = s->known_etas;
+        etas.erase(etas.begin(), etas.upper_bound(now));
+        wake_at = detail::add_saturating(now, s->poll_interval);
+        if (!etas.empty()) wake_at = std::min(*wake_at, *etas.begin());
+      }
+      if (wake_at) {
+        auto& worker = s->workers[index];
+        worker.phase = Phase::idle;
+        worker.idle_until = *wake_at;
+      }
+    }
+    if (wake_at) co_await alarm->sleep_until(*wake_at);
+  }
+  std::lock_guard lock(s->mutex);
+  auto& worker = s->workers[index];
+  worker.phase = Phase::exited;
+  worker.alarm = nullptr;
+  s->loop_exited_locked();
+}
+
+Awaitable<void> run_result_ttl(std::shared_ptr<QueueState> s) {
+  auto executor = co_await boost::asio::this_coro::executor;
+  const std::unique_ptr<Alarm> alarm = s->clock->make_alarm(executor);
+  const ResultTtl ttl = *s->result_ttl;
+  {
+    std::lock_guard lock(s->mutex);
+    s->ttl_alarm = alarm.get();
+  }
+  for (;;) {
+    {
+      std::lock_guard lock(s->mutex);
+      if (s->stopping) break;
+    }
+    const Timestamp now = s->clock->now();
+    try {
+      co_await s->storage->purge_results(detail::subtract_saturating(now, ttl.ttl));
+    } catch (const std::exception& e) {
+      s->report(std::string("result TTL: purge_results failed: ") + e.what());
+    }
+    {
+      std::lock_guard lock(s->mutex);
+      if (s->stopping) break;
+    }
+    co_await alarm->sleep_until(detail::add_saturating(now, ttl.period));
+  }
+  std::lock_guard lock(s->mutex);
+  s->ttl_alarm = nullptr;
+  s->loop_exited_locked();
+}
+
+}  // namespace taskstore::queue
