@@ -23,6 +23,10 @@ class FileEnvironment final : public StoreEnvironment {
   std::shared_ptr<BaseStorage> open() override {
     return std::make_shared<FileStorage>(FileStorageOptions{.directory = directory_});
   }
+  std::shared_ptr<BaseStorage> open_with_clock(Clock clock) override {
+    return std::make_shared<FileStorage>(
+        FileStorageOptions{.directory = directory_, .clock = std::move(clock)});
+  }
   std::string location() const override { return directory_.string(); }
 
   bool corrupt_task(const std::string& task_id) override {

@@ -14,6 +14,13 @@ class MemoryEnvironment final : public StoreEnvironment {
     return store_;
   }
   std::string location() const override { return "memory"; }
+  // The one shared instance takes its clock when it is made; once made, a clock can't be
+  // given to it any more.
+  std::shared_ptr<BaseStorage> open_with_clock(Clock clock) override {
+    if (store_) return nullptr;
+    store_ = std::make_shared<MemoryStorage>(std::move(clock));
+    return store_;
+  }
 
  private:
   std::shared_ptr<MemoryStorage> store_;

@@ -27,6 +27,10 @@ class SqliteEnvironment final : public StoreEnvironment {
     return std::make_shared<SqliteStorage>(
         SqliteStorageOptions{.path = path_, .synchronous = synchronous_});
   }
+  std::shared_ptr<BaseStorage> open_with_clock(Clock clock) override {
+    return std::make_shared<SqliteStorage>(SqliteStorageOptions{
+        .path = path_, .synchronous = synchronous_, .clock = std::move(clock)});
+  }
   std::string location() const override { return path_.string(); }
 
   // Writes a value of the wrong type into the task's eta column, behind the backend.

@@ -34,6 +34,15 @@ class StoreEnvironment {
   // Where the store lives, for messages (e.g. "/tmp/taskstore-x/q.db").
   virtual std::string location() const = 0;
 
+  // Like open(), but the instance stamps updated_at and finished_at from `clock` wherever
+  // an operation has no `now` argument, so a test that owns the clock (the property
+  // tests' reference model) can predict every stamp. Returns nullptr if the backend can't
+  // take a clock; those tests then leave the stamps unchecked.
+  virtual std::shared_ptr<BaseStorage> open_with_clock(Clock clock) {
+    (void)clock;
+    return nullptr;
+  }
+
   // Damages the stored form of task `task_id` behind the backend's back, so that reading
   // it must raise CorruptionError. Returns false if the backend has no stored form to
   // damage; the corruption tests are then skipped for it.

@@ -1,0 +1,70 @@
+// Crash consistency: CRASH-1 and CRASH-2, through run_crash_cycles
+// (taskstore/conformance/crash_driver.hpp).
+//
+// TASKSTORE_CRASH_KILLS sets the number of kills per backend (default 50);
+// TASKSTORE_CRASH_SEED replays a run (the seed is in every failure message).
+#include <gtest/gtest.h>
+
+#include <charconv>
+#include <cstdlib>
+#include <iostream>
+#include <optional>
+#include <random>
+#include <string_view>
+
+#include "taskstore/conformance/crash_driver.hpp"
+#include "taskstore/conformance/fixture.hpp"
+
+namespace taskstore::conformance {
+namespace {
+
+constexpr int kDefaultKills = 50;
+
+// The environment variable `name` as a number, nullopt if unset; throws for anything else.
+std::optional<std::uint64_t> number_from_environment(const char* name) {
+  const char* text = std::getenv(name);
+  if (text == nullptr || *text == '\0') return std::nullopt;
+  const std::string_view view(text);
+  std::uint64_t value = 0;
+  const auto parsed = std::from_chars(view.data(), view.data() + view.size(), value);
+  if (parsed.ec != std::errc() || parsed.ptr != view.data() + view.size()) {
+    throw std::invalid_argument(std::string(name) + "='" + text + "' is not a whole number");
+  }
+  return value;
+}
+
+// Unlike ConformanceTest, holds no open instance: the test process forks the children, and
+// a forked child must not inherit an instance (or its threads) from its parent.
+class CrashTest : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override { environment_ = backend().make_environment(); }
+  void TearDown() override { environment_.reset(); }
+
+  const Backend& backend() const { return GetParam(); }
+  StoreEnvironment& environment() { return *environment_; }
+
+ private:
+  std::unique_ptr<StoreEnvironment> environment_;
+};
+
+TEST_P(CrashTest, KilledAtRandomMoments_AcknowledgedOperationsSurvive) {
+  TASKSTORE_REQUIREMENTS("CRASH-1", "CRASH-2");
+  TASKSTORE_REQUIRE_CAPABILITY(persistent);
+  CrashRunOptions options;
+  options.kills = static_cast<int>(number_from_environment("TASKSTORE_CRASH_KILLS").value_or(kDefaultKills));
+  ASSERT_GE(options.kills, 1) << "TASKSTORE_CRASH_KILLS must be at least 1";
+  options.seed = number_from_environment("TASKSTORE_CRASH_SEED").value_or(std::random_device{}());
+  const CrashRunReport report = run_crash_cycles(environment(), options);
+  RecordProperty("crash_seed", std::to_string(options.seed));
+  RecordProperty("crash_summary", report.summary());
+  std::cout << "crash cycles on " << backend().name << ": " << report.summary() << " (seed "
+            << options.seed << ", TASKSTORE_CRASH_SEED replays it)" << std::endl;
+  for (const auto& violation : report.violations) ADD_FAILURE() << violation;
+  EXPECT_EQ(report.kills, options.kills) << "the run stopped early";
+}
+
+INSTANTIATE_TEST_SUITE_P(Crash, CrashTest, ::testing::ValuesIn(registered_backends()),
+                         [](const ::testing::TestParamInfo<Backend>& info) { return info.param.name; });
+
+}  // namespace
+}  // namespace taskstore::conformance

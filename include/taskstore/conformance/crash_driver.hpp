@@ -1,0 +1,68 @@
+#pragma once
+// Crash cycles: the helper behind the conformance suite's crash-consistency test (CRASH-1,
+// CRASH-2), public so a backend author can run it on their own store, in their own tests
+// or tools.
+//
+// Each cycle forks a child that opens the store through the StoreEnvironment and runs a
+// seeded random loop of enqueue, dequeue, mark_running, mark_done, mark_failed (with and
+// without retry) and reschedule. Just before each operation the child writes it to a pipe,
+// and the moment it returns writes its acknowledgement (write(2), no buffering). The parent
+// SIGKILLs the child after a random number of acknowledgements, between two operations or
+// a random short while into the next one, or now and then before the child has even opened
+// the store. It then reopens the store itself and checks it against the acknowledged
+// history:
+//  - the store opens without error, and every task reads without error;
+//  - every acknowledged enqueue is present, and every task has exactly the status, eta,
+//    attempts, last_error and result (SUCCESS value, or FAILED error) its acknowledged
+//    operations give it, every other field as enqueued;
+//  - the operation in flight at the kill, if any, shows wholly or not at all; only
+//    mark_done and mark_failed(will_retry = false) may show just their new result;
+//  - each acknowledged dequeue claimed a task that was due by the history (a task is never
+//    claimed twice) and came back empty only when none was;
+//  - a drain (dequeue until nothing is due) claims every PENDING task exactly once and
+//    nothing else.
+// The same store is reused by every cycle, so whatever a crash leaves behind (temporary
+// files, a hot journal, stale index entries) meets every later open and operation; after
+// the last cycle the store is opened once more, checked and drained.
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "taskstore/conformance/registry.hpp"
+
+namespace taskstore::conformance {
+
+struct CrashRunOptions {
+  int kills = 50;          // cycles: children killed and checked
+  std::uint64_t seed = 1;  // decides every operation, argument and kill moment
+  // A child is killed after 0 to this many acknowledged operations.
+  int max_acknowledged_per_kill = 24;
+  // The longest a kill may land into the next operation (a random share of it).
+  std::chrono::microseconds max_kill_delay{2000};
+  // A child that reports nothing for this long is killed and the run fails: never a hang.
+  std::chrono::seconds stall_timeout{60};
+};
+
+struct CrashRunReport {
+  int kills = 0;         // cycles completed and checked
+  int acknowledged = 0;  // operations acknowledged over all cycles
+  int cut_short = 0;     // cycles whose kill caught an operation in flight
+  int cut_short_visible = 0;  // ... whose effect (whole, or the result alone) was then visible
+  std::size_t tasks = 0;      // tasks in the store at the end
+  // Broken promises, each naming the cycle, the seed and the operation that showed it.
+  // The run stops at the first cycle with any.
+  std::vector<std::string> violations;
+
+  // "50 kills, 640 acknowledged operations, 33 cut short (14 visible), 152 tasks".
+  std::string summary() const;
+};
+
+// Runs options.kills crash cycles on the store of `environment` (which must be persistent).
+// The caller must hold no open instance of the store and run no other threads (see
+// run_claim_race in process_workers.hpp for why). Never waits on a child longer than
+// options.stall_timeout at a time.
+CrashRunReport run_crash_cycles(StoreEnvironment& environment, const CrashRunOptions& options);
+
+}  // namespace taskstore::conformance
