@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 
+#include "suite_common.hpp"
 #include "taskstore/conformance/fixture.hpp"
 #include "taskstore/conformance/process_workers.hpp"
 
@@ -135,4 +136,6 @@ INSTANTIATE_TEST_SUITE_P(Concurrency, ProcessRaceTest, ::testing::ValuesIn(regis
                          [](const ::testing::TestParamInfo<Backend>& info) { return info.param.name; });
 
 }  // namespace
+TASKSTORE_SUITE_ANCHOR(process_race)
+
 }  // namespace taskstore::conformance

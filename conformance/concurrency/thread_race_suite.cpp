@@ -11,6 +11,7 @@
 #include <set>
 #include <thread>
 
+#include "suite_common.hpp"
 #include "taskstore/conformance/fixture.hpp"
 
 namespace taskstore::conformance {
@@ -172,4 +173,6 @@ INSTANTIATE_TEST_SUITE_P(Concurrency, ThreadRaceTest, ::testing::ValuesIn(regist
                          [](const ::testing::TestParamInfo<Backend>& info) { return info.param.name; });
 
 }  // namespace
+TASKSTORE_SUITE_ANCHOR(thread_race)
+
 }  // namespace taskstore::conformance

@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "taskstore/conformance/crash_driver.hpp"
+#include "suite_common.hpp"
 #include "taskstore/conformance/fixture.hpp"
 
 namespace taskstore::conformance {
@@ -67,4 +68,6 @@ INSTANTIATE_TEST_SUITE_P(Crash, CrashTest, ::testing::ValuesIn(registered_backen
                          [](const ::testing::TestParamInfo<Backend>& info) { return info.param.name; });
 
 }  // namespace
+TASKSTORE_SUITE_ANCHOR(crash)
+
 }  // namespace taskstore::conformance

@@ -39,6 +39,19 @@ RequirementTrace::RequirementTrace(const char* file, int line,
   ::testing::Test::RecordProperty("requirements", joined);
 }
 
+void record_violated_requirements(const std::vector<std::string>& ids) {
+  std::string joined;
+  for (const auto& id : ids) {
+    if (find_requirement(id) == nullptr) {
+      ADD_FAILURE() << "test reports requirement '" << id
+                    << "' violated, which spec/requirements.md does not define";
+    }
+    if (!joined.empty()) joined += ",";
+    joined += id;
+  }
+  if (!joined.empty()) ::testing::Test::RecordProperty("violated", joined);
+}
+
 void ConformanceTest::SetUp() {
   environment_ = backend().make_environment();
   store_ = environment_->open();

@@ -94,9 +94,11 @@ std::string one_line(std::string text) {
 void VerdictCollector::OnTestEnd(const ::testing::TestInfo& info) {
   const ::testing::TestResult& result = *info.result();
   std::string requirements;
+  std::string violated;
   for (int i = 0; i < result.test_property_count(); ++i) {
     const auto& property = result.GetTestProperty(i);
     if (std::string(property.key()) == "requirements") requirements = property.value();
+    if (std::string(property.key()) == "violated") violated = property.value();
   }
   if (info.value_param() == nullptr) return;  // not a conformance test
   const std::string backend = info.value_param();
@@ -104,7 +106,13 @@ void VerdictCollector::OnTestEnd(const ::testing::TestInfo& info) {
     unlabelled_.push_back(full_name(info) + " [" + backend + "]");
     return;
   }
-  for (const auto& id : split_ids(requirements)) {
+  // A failed test that says which requirements it found broken fails only those; the
+  // others it names get no verdict from it (see record_violated_requirements).
+  const std::vector<std::string> broken = result.Failed() ? split_ids(violated)
+                                                          : std::vector<std::string>{};
+  std::vector<std::string> ids = split_ids(requirements);
+  if (!broken.empty()) ids = broken;
+  for (const auto& id : ids) {
     VerdictCell& cell = cells_[{id, backend}];
     cell.tests += 1;
     if (result.Failed()) {

@@ -2,7 +2,8 @@
 // Turns googletest results into one verdict per requirement and backend, and prints or
 // writes them. A test contributes to every requirement it names (TASKSTORE_REQUIREMENTS):
 // a requirement fails on a backend if any of its tests failed there, passes if at least
-// one passed and none failed, and is skipped if all of its tests were skipped.
+// one passed and none failed, and is skipped if all of its tests were skipped. A failed
+// test that recorded which requirements it found violated counts against those alone.
 
 #include <gtest/gtest.h>
 

@@ -59,7 +59,7 @@ TEST(RequirementCatalogue, MatchesTheSpecAndHasUniqueIds) {
 TEST(RequirementCoverage, EveryStorageRequirementIsNamedByAConformanceTest) {
   const std::regex pattern(R"(TASKSTORE_REQUIREMENTS\(([^)]*)\))");
   auto named = ids_named_in(kSource / "conformance" / "suite", pattern);
-  for (const char* suites : {"concurrency", "crash"}) {
+  for (const char* suites : {"concurrency", "crash", "property"}) {
     named.merge(ids_named_in(kSource / "conformance" / suites, pattern));
   }
   for (const auto& r : tc::all_requirements()) {

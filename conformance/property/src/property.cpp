@@ -5,6 +5,7 @@
 #include <rapidcheck/detail/TestListenerAdapter.h>
 
 #include <algorithm>
+#include <regex>
 #include <cstdlib>
 #include <sstream>
 #include <stdexcept>
@@ -71,6 +72,14 @@ PropertyVerdict verdict(const std::string& what, const rc::detail::TestParams& p
       (void)type;
     }
     out << failure.description;
+    static const std::regex violation(R"(\b([A-Z]+-[0-9]+) violated\b)");
+    for (std::sregex_iterator it(failure.description.begin(), failure.description.end(),
+                                 violation), end;
+         it != end; ++it) {
+      if (std::find(v.violated.begin(), v.violated.end(), (*it)[1].str()) == v.violated.end()) {
+        v.violated.push_back((*it)[1].str());
+      }
+    }
   } else if (result.match(gave_up)) {
     out << what << ": gave up after " << gave_up.numSuccess << " cases: " << gave_up.description;
   } else if (result.match(error)) {

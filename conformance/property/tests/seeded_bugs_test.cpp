@@ -33,6 +33,8 @@ void expect_caught(const Backend& backend, const std::string& requirement, int m
   EXPECT_NE(verdict.report.find(requirement + " violated"), std::string::npos)
       << "the report does not name " << requirement << ":\n"
       << verdict.report;
+  // The report's verdict table fails this requirement alone, not all that the run checks.
+  EXPECT_EQ(verdict.violated, std::vector<std::string>{requirement}) << verdict.report;
   EXPECT_NE(verdict.report.find("Minimal failing sequence:"), std::string::npos) << verdict.report;
   const int steps = steps_in(verdict.report);
   EXPECT_GE(steps, 1) << verdict.report;
@@ -60,6 +62,7 @@ TEST(PropertySelfTest, TimestampKeptToTheMillisecond_IsCaughtAsRt1) {
   std::cout << verdict.report << '\n';
   EXPECT_FALSE(verdict.passed) << "the round trip missed the seeded bug:\n" << verdict.report;
   EXPECT_NE(verdict.report.find("RT-1 violated"), std::string::npos) << verdict.report;
+  EXPECT_EQ(verdict.violated, std::vector<std::string>{"RT-1"}) << verdict.report;
   EXPECT_NE(verdict.report.find("created_at: backend"), std::string::npos) << verdict.report;
 }
 

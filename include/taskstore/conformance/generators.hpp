@@ -1,6 +1,6 @@
 #pragma once
 // RapidCheck generators for the contract's data: ids (valid and malformed), arbitrary
-// bytes and text, timestamps, tasks and results. Part of taskstore::property.
+// bytes and text, timestamps, tasks and results. Part of taskstore::conformance.
 
 #include <rapidcheck.h>
 

@@ -3,7 +3,7 @@
 // random sequences of the nine operations compared step by step with the ReferenceModel,
 // and round trips of arbitrary tasks and results. Each returns a verdict instead of
 // failing a test itself, so a self-test can assert that a broken backend is caught.
-// Part of taskstore::property.
+// Part of taskstore::conformance.
 //
 // How many cases run: TASKSTORE_PROPERTY_RUNS (a positive integer) if set, else 200 (a few
 // seconds per backend, the file store included). The rest of RapidCheck's settings come
@@ -11,6 +11,7 @@
 // run (the verdict of a failure names its seed).
 
 #include <string>
+#include <vector>
 
 #include "taskstore/conformance/registry.hpp"
 
@@ -21,6 +22,8 @@ struct PropertyVerdict {
   // For a failure: how it was found, the minimal failing sequence (one numbered step a
   // line) and the violated requirement; for a success, one summary line.
   std::string report;
+  // For a failure: the IDs named as violated in it ("RSC-6 violated ..."), if any.
+  std::vector<std::string> violated;
 };
 
 // TASKSTORE_PROPERTY_RUNS, or 200 if unset. Throws std::invalid_argument if it is set to

@@ -1,7 +1,7 @@
 #pragma once
 // Readable text for property-test steps and failure messages: times relative to the
 // sequences' start (t0+5s-1us), quoted and escaped ids and bytes, one-line tasks.
-// Part of taskstore::property.
+// Part of taskstore::conformance.
 
 #include <string>
 #include <string_view>

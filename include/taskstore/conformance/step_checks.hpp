@@ -5,7 +5,7 @@
 //   RSC-6 violated (reschedule works from any status and keeps counters and metadata)
 //     at step 4: reschedule("t1", t0+5s)
 //     get_task("t1").attempts: backend 0, model 2
-// Part of taskstore::property.
+// Part of taskstore::conformance.
 
 #include <cstddef>
 #include <cstdint>

@@ -4,7 +4,7 @@
 // state (ids mostly from a small pool so operations meet existing tasks, sometimes fresh
 // or malformed; arbitrary payloads; times at the boundaries), runs on the backend and on
 // the model, compares the answer and the error, and then reads back every task and result
-// (step_checks.hpp). Part of taskstore::property.
+// (step_checks.hpp). Part of taskstore::conformance.
 //
 // Seam for the queue's property tests: the commands are templates over the system under
 // test, which only has to offer `StoreUnderTest& storage()`. A system that holds an

@@ -2,7 +2,7 @@
 // StoreUnderTest: the "system under test" of the property tests. A fresh store of one
 // registered backend, opened with a clock the test sets (so the backend stamps the same
 // times as the reference model), and a way to run an operation and observe its value or
-// the kind of error it raised. Part of taskstore::property.
+// the kind of error it raised. Part of taskstore::conformance.
 
 #include <atomic>
 #include <cstddef>

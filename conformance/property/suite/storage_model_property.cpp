@@ -4,6 +4,7 @@
 
 #include <iostream>
 
+#include "suite_common.hpp"
 #include "taskstore/conformance/fixture.hpp"
 #include "taskstore/conformance/property.hpp"
 
@@ -19,14 +20,19 @@ TEST_P(StorageModelProperty, RandomSequences_MatchTheReferenceModel) {
                          "FAIL-3", "GET-1", "GET-2", "RSC-1", "RSC-2", "RSC-4", "RSC-6", "RSC-7",
                          "ERR-1", "ERR-2", "RT-1", "RT-2");
   const PropertyVerdict verdict = check_against_model(GetParam(), property_runs());
-  if (!verdict.passed) FAIL() << verdict.report;
+  if (!verdict.passed) {
+    record_violated_requirements(verdict.violated);
+    FAIL() << verdict.report;
+  }
   std::cout << verdict.report << '\n';
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, StorageModelProperty, ::testing::ValuesIn(registered_backends()),
+INSTANTIATE_TEST_SUITE_P(Property, StorageModelProperty, ::testing::ValuesIn(registered_backends()),
                          [](const ::testing::TestParamInfo<Backend>& info) {
                            return info.param.name;
                          });
 
 }  // namespace
+TASKSTORE_SUITE_ANCHOR(model_property)
+
 }  // namespace taskstore::conformance

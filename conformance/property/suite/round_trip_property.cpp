@@ -4,6 +4,7 @@
 
 #include <iostream>
 
+#include "suite_common.hpp"
 #include "taskstore/conformance/fixture.hpp"
 #include "taskstore/conformance/property.hpp"
 
@@ -15,21 +16,29 @@ class RoundTripProperty : public ::testing::TestWithParam<Backend> {};
 TEST_P(RoundTripProperty, AnyValidTask_SurvivesEnqueueThenGetTaskUnchanged) {
   TASKSTORE_REQUIREMENTS("RT-1", "ENQ-1", "GET-1");
   const PropertyVerdict verdict = check_task_round_trip(GetParam(), property_runs());
-  if (!verdict.passed) FAIL() << verdict.report;
+  if (!verdict.passed) {
+    record_violated_requirements(verdict.violated);
+    FAIL() << verdict.report;
+  }
   std::cout << verdict.report << '\n';
 }
 
 TEST_P(RoundTripProperty, AnySuccessResult_SurvivesMarkDoneThenGetResultUnchanged) {
   TASKSTORE_REQUIREMENTS("RT-2", "DONE-1", "RES-1");
   const PropertyVerdict verdict = check_result_round_trip(GetParam(), property_runs());
-  if (!verdict.passed) FAIL() << verdict.report;
+  if (!verdict.passed) {
+    record_violated_requirements(verdict.violated);
+    FAIL() << verdict.report;
+  }
   std::cout << verdict.report << '\n';
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, RoundTripProperty, ::testing::ValuesIn(registered_backends()),
+INSTANTIATE_TEST_SUITE_P(Property, RoundTripProperty, ::testing::ValuesIn(registered_backends()),
                          [](const ::testing::TestParamInfo<Backend>& info) {
                            return info.param.name;
                          });
 
 }  // namespace
+TASKSTORE_SUITE_ANCHOR(round_trip_property)
+
 }  // namespace taskstore::conformance
