@@ -12,6 +12,7 @@ packages=(
   librapidcheck-dev              # property-based tests
   libbenchmark-dev               # benchmarks
   libcli11-dev                   # taskstore-conformance's command line
+  nlohmann-json3-dev             # taskstore-conformance's JSON report
   clang-14 libclang-rt-14-dev    # the tsan preset (and, later, libFuzzer)
 )
 

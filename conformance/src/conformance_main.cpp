@@ -12,6 +12,7 @@
 #include "taskstore/conformance/reference_backends.hpp"
 #include "taskstore/conformance/requirements.hpp"
 #include "taskstore/conformance/suite.hpp"
+#include "reports.hpp"
 #include "verdicts.hpp"
 
 namespace taskstore::conformance {
@@ -48,6 +49,8 @@ class ScratchDirectory {
 struct CommandLine {
   std::vector<std::string> backends;
   std::vector<std::string> reports;
+  std::vector<std::string> filters;
+  int repeat = 1;
   bool verbose = false;
   bool list = false;
   std::vector<std::string> gtest_args;
@@ -119,7 +122,17 @@ int conformance_main(int argc, char** argv, std::vector<BackendScheme> schemes) 
   }
   app.add_option("--backend", cli.backends, backend_help);
   app.add_option("--report", cli.reports,
-                 "Also write a report: tsv=FILE (requirement, backend, verdict, message)");
+                 "Also write a report (repeatable): KIND=FILE with KIND one of " +
+                     report_kinds() +
+                     " (tsv: requirement, backend, verdict, message; junit: JUnit XML, a "
+                     "testcase per requirement and backend; json: the table with messages; "
+                     "markdown: the coverage table)");
+  app.add_option("--filter", cli.filters,
+                 "Run only the tests that check these requirements: IDs or patterns with * "
+                 "and ?, comma-separated or repeated (e.g. DEQ-*,RSC-6)")
+      ->delimiter(',');
+  app.add_option("--repeat", cli.repeat, "Run the selected tests N times (flaky hunting)")
+      ->check(CLI::Range(1, 1000000));
   app.add_flag("--verbose", cli.verbose, "Print googletest's line for every test");
   app.add_flag("--list", cli.list, "List the requirement IDs the suite checks, then exit");
   app.allow_extras();
@@ -143,20 +156,25 @@ int conformance_main(int argc, char** argv, std::vector<BackendScheme> schemes) 
     list_requirements(std::cout);
     return kExitPassed;
   }
-  std::vector<fs::path> tsv_reports;
-  for (const auto& report : cli.reports) {
-    if (report.rfind("tsv=", 0) != 0 || report.size() == 4) {
-      std::cerr << "taskstore-conformance: --report " << report
-                << ": expected tsv=FILE\n";
-      return kExitUsage;
+  std::vector<ReportRequest> reports;
+  try {
+    for (const auto& report : cli.reports) {
+      reports.push_back(parse_report_request(report));
+      // Find an unwritable path now, not after a long run.
+      if (!std::ofstream(reports.back().path, std::ios::app)) {
+        throw std::invalid_argument("--report " + report + ": cannot write " +
+                                    reports.back().path.string());
+      }
     }
-    tsv_reports.emplace_back(report.substr(4));
-    // Find an unwritable path now, not after a long run.
-    if (!std::ofstream(tsv_reports.back(), std::ios::app)) {
-      std::cerr << "taskstore-conformance: --report " << report << ": cannot write "
-                << tsv_reports.back().string() << "\n";
-      return kExitUsage;
-    }
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "taskstore-conformance: " << e.what() << "\n";
+    return kExitUsage;
+  }
+  try {
+    select_requirements(cli.filters);
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "taskstore-conformance: --filter: " << e.what() << "\n";
+    return kExitUsage;
   }
 
   std::unique_ptr<ScratchDirectory> scratch;
@@ -185,6 +203,7 @@ int conformance_main(int argc, char** argv, std::vector<BackendScheme> schemes) 
   }
 
   std::vector<std::string> gtest_storage{argv[0]};
+  if (cli.repeat > 1) gtest_storage.push_back("--gtest_repeat=" + std::to_string(cli.repeat));
   bool filtered = false;
   for (const auto& a : cli.gtest_args) {
     gtest_storage.push_back(a);
@@ -210,9 +229,13 @@ int conformance_main(int argc, char** argv, std::vector<BackendScheme> schemes) 
   std::cout << std::endl;
 
   const int gtest_status = RUN_ALL_TESTS();
-  const ReportSummary summary = print_report(std::cout, *verdicts, backend_names, !filtered);
+  // Requirements the selection keeps must each be checked, unless googletest's own
+  // filter left tests out.
+  const std::vector<ReportRow> rows = report_rows(*verdicts, backend_names, !filtered);
+  const ReportSummary summary =
+      print_report(std::cout, rows, backend_names, verdicts->unlabelled_tests());
   try {
-    for (const auto& path : tsv_reports) write_tsv_report(path, *verdicts, backend_names);
+    for (const auto& report : reports) write_report(report, rows, backend_names);
   } catch (const std::exception& e) {
     std::cerr << "taskstore-conformance: " << e.what() << "\n";
     return kExitUsage;

@@ -27,16 +27,20 @@ RequirementTrace::RequirementTrace(const char* file, int line,
                                    std::initializer_list<std::string_view> ids)
     : trace_(file, line, trace_message(ids)) {
   std::string joined;
+  bool any_selected = false;
   for (const auto id : ids) {
     if (find_requirement(id) == nullptr) {
       ADD_FAILURE_AT(file, line) << "test names requirement '" << id
                                  << "', which spec/requirements.md does not define";
     }
+    any_selected = any_selected || requirement_selected(id);
     if (!joined.empty()) joined += ",";
     joined += id;
   }
   if (ids.size() == 0) ADD_FAILURE_AT(file, line) << "TASKSTORE_REQUIREMENTS names no ID";
-  ::testing::Test::RecordProperty("requirements", joined);
+  selected_ = any_selected || ids.size() == 0;
+  // A test left out by the selection gives no verdict, so it records no requirements.
+  ::testing::Test::RecordProperty(selected_ ? "requirements" : "not_selected", joined);
 }
 
 void record_violated_requirements(const std::vector<std::string>& ids) {

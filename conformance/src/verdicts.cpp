@@ -1,7 +1,6 @@
 #include "verdicts.hpp"
 
 #include <algorithm>
-#include <fstream>
 #include <sstream>
 #include <stdexcept>
 
@@ -83,12 +82,6 @@ std::string fit(std::string_view text, std::size_t width) {
   return out;
 }
 
-std::string one_line(std::string text) {
-  std::replace(text.begin(), text.end(), '\n', ' ');
-  std::replace(text.begin(), text.end(), '\t', ' ');
-  return text;
-}
-
 }  // namespace
 
 void VerdictCollector::OnTestEnd(const ::testing::TestInfo& info) {
@@ -101,6 +94,10 @@ void VerdictCollector::OnTestEnd(const ::testing::TestInfo& info) {
     if (std::string(property.key()) == "violated") violated = property.value();
   }
   if (info.value_param() == nullptr) return;  // not a conformance test
+  for (int i = 0; i < result.test_property_count(); ++i) {
+    // Left out by the requirement selection: no verdict either way.
+    if (std::string(result.GetTestProperty(i).key()) == "not_selected") return;
+  }
   const std::string backend = info.value_param();
   if (requirements.empty()) {
     unlabelled_.push_back(full_name(info) + " [" + backend + "]");
@@ -132,15 +129,57 @@ const VerdictCell* VerdictCollector::find(const std::string& requirement,
   return it == cells_.end() ? nullptr : &it->second;
 }
 
-ReportSummary print_report(std::ostream& out, const VerdictCollector& verdicts,
-                           const std::vector<std::string>& backends,
-                           bool require_every_requirement) {
-  ReportSummary summary;
-  std::size_t title_width = 0;
+std::vector<ReportRow> report_rows(const VerdictCollector& verdicts,
+                                   const std::vector<std::string>& backends,
+                                   bool require_every_requirement) {
+  std::vector<ReportRow> rows;
   for (const auto& r : all_requirements()) {
-    if (r.scope == RequirementScope::storage) title_width = std::max(title_width, r.title.size());
+    if (r.scope != RequirementScope::storage || !requirement_selected(r.id)) continue;
+    ReportRow row{.id = std::string(r.id), .title = std::string(r.title), .cells = {}};
+    for (const auto& backend : backends) {
+      ReportCell cell{.backend = backend, .verdict = "-", .tests = 0, .message = "",
+                      .failures = {}};
+      if (const VerdictCell* found = verdicts.find(row.id, backend)) {
+        cell.verdict = verdict_name(found->verdict);
+        cell.tests = found->tests;
+        if (found->verdict == Verdict::fail) {
+          cell.failures = found->failures;
+          for (const auto& f : found->failures) {
+            cell.message += (cell.message.empty() ? "" : "\n") + f;
+          }
+        } else if (found->verdict == Verdict::skip) {
+          cell.message = first_line(found->skip_reason);
+        }
+      } else if (require_every_requirement) {
+        cell.verdict = "UNCHECKED";
+        cell.message = "no test checked this requirement on this backend";
+      }
+      row.cells.push_back(std::move(cell));
+    }
+    rows.push_back(std::move(row));
   }
-  title_width = std::min<std::size_t>(title_width, 60);
+  return rows;
+}
+
+ReportSummary summarize(const std::vector<ReportRow>& rows) {
+  ReportSummary summary;
+  for (const auto& row : rows) {
+    for (const auto& cell : row.cells) {
+      if (cell.verdict == "PASS") ++summary.passed;
+      if (cell.verdict == "FAIL") ++summary.failed;
+      if (cell.verdict == "SKIP") ++summary.skipped;
+      if (cell.verdict == "UNCHECKED") ++summary.unchecked;
+    }
+  }
+  return summary;
+}
+
+ReportSummary print_report(std::ostream& out, const std::vector<ReportRow>& rows,
+                           const std::vector<std::string>& backends,
+                           const std::vector<std::string>& unlabelled_tests) {
+  std::size_t title_width = 0;
+  for (const auto& row : rows) title_width = std::max(title_width, row.title.size());
+  title_width = std::clamp<std::size_t>(title_width, 11, 60);
   std::vector<std::size_t> widths;
   for (const auto& b : backends) widths.push_back(std::max<std::size_t>(b.size(), 9) + 2);
 
@@ -150,33 +189,17 @@ ReportSummary print_report(std::ostream& out, const VerdictCollector& verdicts,
 
   std::vector<std::string> failure_lines;
   std::vector<std::string> skip_lines;
-  for (const auto& r : all_requirements()) {
-    if (r.scope != RequirementScope::storage) continue;
-    out << fit(r.id, 8) << fit(r.title, title_width) << "  ";
-    for (std::size_t i = 0; i < backends.size(); ++i) {
-      const VerdictCell* cell = verdicts.find(std::string(r.id), backends[i]);
-      std::string shown;
-      if (cell == nullptr) {
-        shown = require_every_requirement ? "UNCHECKED" : "-";
-        if (require_every_requirement) ++summary.unchecked;
-      } else {
-        shown = verdict_name(cell->verdict);
-        switch (cell->verdict) {
-          case Verdict::pass: ++summary.passed; break;
-          case Verdict::skip:
-            ++summary.skipped;
-            skip_lines.push_back(std::string(r.id) + " on " + backends[i] + ": " +
-                                 first_line(cell->skip_reason));
-            break;
-          case Verdict::fail:
-            ++summary.failed;
-            for (const auto& f : cell->failures) {
-              failure_lines.push_back(std::string(r.id) + " on " + backends[i] + ": " + f);
-            }
-            break;
-        }
+  for (const auto& row : rows) {
+    out << fit(row.id, 8) << fit(row.title, title_width) << "  ";
+    for (std::size_t i = 0; i < row.cells.size(); ++i) {
+      const ReportCell& cell = row.cells[i];
+      if (cell.verdict == "SKIP") {
+        skip_lines.push_back(row.id + " on " + cell.backend + ": " + cell.message);
       }
-      out << fit(shown, widths[i]);
+      for (const auto& f : cell.failures) {
+        failure_lines.push_back(row.id + " on " + cell.backend + ": " + f);
+      }
+      out << fit(cell.verdict, widths[i]);
     }
     out << "\n";
   }
@@ -197,43 +220,16 @@ ReportSummary print_report(std::ostream& out, const VerdictCollector& verdicts,
       }
     }
   }
-  for (const auto& t : verdicts.unlabelled_tests()) {
+  for (const auto& t : unlabelled_tests) {
     out << "\nWarning: " << t << " names no requirement (TASKSTORE_REQUIREMENTS missing)\n";
   }
+  const ReportSummary summary = summarize(rows);
   out << "\n"
       << summary.passed << " passed, " << summary.failed << " failed, " << summary.skipped
       << " skipped";
   if (summary.unchecked > 0) out << ", " << summary.unchecked << " unchecked";
   out << " (requirement x backend)\n";
   return summary;
-}
-
-void write_tsv_report(const std::filesystem::path& path, const VerdictCollector& verdicts,
-                      const std::vector<std::string>& backends) {
-  std::ofstream out(path);
-  if (!out) throw std::runtime_error("cannot write report file " + path.string());
-  out << "requirement\tbackend\tverdict\tmessage\n";
-  for (const auto& r : all_requirements()) {
-    if (r.scope != RequirementScope::storage) continue;
-    for (const auto& b : backends) {
-      const VerdictCell* cell = verdicts.find(std::string(r.id), b);
-      out << r.id << "\t" << b << "\t";
-      if (cell == nullptr) {
-        out << "UNCHECKED\t\n";
-        continue;
-      }
-      out << verdict_name(cell->verdict) << "\t";
-      if (cell->verdict == Verdict::fail) {
-        std::string joined;
-        for (const auto& f : cell->failures) joined += (joined.empty() ? "" : " | ") + f;
-        out << one_line(joined);
-      } else if (cell->verdict == Verdict::skip) {
-        out << one_line(first_line(cell->skip_reason));
-      }
-      out << "\n";
-    }
-  }
-  if (!out) throw std::runtime_error("failed writing report file " + path.string());
 }
 
 void CompactPrinter::OnTestProgramStart(const ::testing::UnitTest& unit) {

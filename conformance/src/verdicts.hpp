@@ -46,16 +46,36 @@ struct ReportSummary {
   int unchecked = 0;  // storage requirements no test checked on some backend
 };
 
-// Prints the requirement × backend table, then each failure with its message. When
-// `require_every_requirement` is set, a storage requirement without any test on a backend
-// is shown as UNCHECKED and counted.
-ReportSummary print_report(std::ostream& out, const VerdictCollector& verdicts,
-                           const std::vector<std::string>& backends,
-                           bool require_every_requirement);
+// One requirement × backend verdict, as every report shows it.
+struct ReportCell {
+  std::string backend;
+  // PASS, FAIL, SKIP; UNCHECKED if no test checked it (and every requirement had to be);
+  // "-" if no test checked it in a filtered run.
+  std::string verdict;
+  int tests = 0;        // tests that gave this requirement a verdict on this backend
+  std::string message;  // FAIL: the failures joined by newlines; SKIP: the reason
+  std::vector<std::string> failures;  // FAIL: "Suite.Test: message", one per failed test
+};
 
-// Writes "requirement<TAB>backend<TAB>verdict<TAB>message" lines, one per cell, for tools.
-void write_tsv_report(const std::filesystem::path& path, const VerdictCollector& verdicts,
-                      const std::vector<std::string>& backends);
+struct ReportRow {
+  std::string id;
+  std::string title;
+  std::vector<ReportCell> cells;  // one per backend, in the order given
+};
+
+// The selected storage requirements (in spec order) × `backends`. With
+// `require_every_requirement`, a requirement no test checked on a backend is UNCHECKED.
+std::vector<ReportRow> report_rows(const VerdictCollector& verdicts,
+                                   const std::vector<std::string>& backends,
+                                   bool require_every_requirement);
+
+ReportSummary summarize(const std::vector<ReportRow>& rows);
+
+// Prints the requirement × backend table, then the skip reasons and every failure with
+// its message, then the summary line; returns the summary.
+ReportSummary print_report(std::ostream& out, const std::vector<ReportRow>& rows,
+                           const std::vector<std::string>& backends,
+                           const std::vector<std::string>& unlabelled_tests);
 
 // Prints failures as they happen, and a progress line on a terminal; replaces googletest's
 // per-test output in the conformance program (which --verbose keeps instead).

@@ -9,6 +9,7 @@
 #include <regex>
 #include <set>
 #include <sstream>
+#include <stdexcept>
 
 #include "taskstore/conformance/requirements.hpp"
 
@@ -87,10 +88,13 @@ TEST(RequirementCoverage, EveryBackendRequirementIsNamedByABackendTest) {
 }
 
 TEST(RequirementCoverage, EveryQueueRequirementIsNamedByAQueueTest) {
-  auto named = ids_named_in(kSource / "queue" / "tests",
-                            std::regex(R"(TASKSTORE_REQUIREMENTS\(([^)]*)\))"));
-  named.merge(
-      ids_named_in(kSource / "queue" / "tests", std::regex(R"(// Checks: ([A-Z0-9, -]+))")));
+  std::set<std::string> named;
+  for (const char* tests : {"tests", "property"}) {
+    named.merge(ids_named_in(kSource / "queue" / tests,
+                             std::regex(R"(TASKSTORE_REQUIREMENTS\(([^)]*)\))")));
+    named.merge(
+        ids_named_in(kSource / "queue" / tests, std::regex(R"(// Checks: ([A-Z0-9, -]+))")));
+  }
   for (const auto& r : tc::all_requirements()) {
     if (r.scope != tc::RequirementScope::queue) continue;
     EXPECT_TRUE(named.contains(std::string(r.id))) << r.id << " is checked by no queue test";
@@ -100,6 +104,37 @@ TEST(RequirementCoverage, EveryQueueRequirementIsNamedByAQueueTest) {
     EXPECT_TRUE(r != nullptr && r->scope == tc::RequirementScope::queue)
         << "a queue test names " << id << ", which is not a queue requirement";
   }
+}
+
+TEST(RequirementSelection, Patterns_MatchIdsWithStarAndQuestionMark) {
+  EXPECT_TRUE(tc::requirement_matches("DEQ-4", "DEQ-4"));
+  EXPECT_FALSE(tc::requirement_matches("DEQ-4", "DEQ-40"));
+  EXPECT_TRUE(tc::requirement_matches("DEQ-*", "DEQ-40"));
+  EXPECT_TRUE(tc::requirement_matches("*-1", "CRASH-1"));
+  EXPECT_FALSE(tc::requirement_matches("*-1", "CRASH-2"));
+  EXPECT_TRUE(tc::requirement_matches("RSC-?", "RSC-6"));
+  EXPECT_FALSE(tc::requirement_matches("RSC-?", "RSC-"));
+  EXPECT_TRUE(tc::requirement_matches("*", "ENQ-1"));
+  EXPECT_TRUE(tc::requirement_matches("D*-*4", "DEQ-4"));
+}
+
+TEST(RequirementSelection, SelectingLeavesOutTheRest_AndAnEmptySelectionKeepsAll) {
+  tc::select_requirements({"DEQ-*", "RSC-6"});
+  EXPECT_TRUE(tc::requirement_selected("DEQ-7"));
+  EXPECT_TRUE(tc::requirement_selected("RSC-6"));
+  EXPECT_FALSE(tc::requirement_selected("RSC-5"));
+  tc::select_requirements({});
+  EXPECT_TRUE(tc::requirement_selected("RSC-5"));
+}
+
+TEST(RequirementSelection, APatternThatMatchesNothing_IsRejectedByName) {
+  try {
+    tc::select_requirements({"DEQ-4", "NOPE-*"});
+    FAIL() << "no error for a pattern that matches nothing";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("'NOPE-*'"), std::string::npos) << e.what();
+  }
+  EXPECT_TRUE(tc::requirement_selected("RSC-5")) << "a rejected selection must change nothing";
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <nlohmann/json.hpp>
 #include <string>
 
 namespace {
@@ -62,17 +63,34 @@ class SelfTest : public ::testing::Test {
   static void SetUpTestSuite() {
     report_ = new fs::path(fs::temp_directory_path() /
                            ("taskstore-selftest-" + std::to_string(::getpid()) + ".tsv"));
-    run_ = new CommandRun(run_command(std::string(TASKSTORE_SELFTEST_RUNNER) +
-                               " --backend memory --backend broken_mark_failed"
-                               " --backend broken_purge --backend broken_eta_boundary"
-                               " --report tsv=" + report_->string()));
+    run_ = new CommandRun(run_command(
+        std::string(TASKSTORE_SELFTEST_RUNNER) +
+        " --backend memory --backend broken_mark_failed"
+        " --backend broken_purge --backend broken_eta_boundary"
+        " --report tsv=" + report_->string() + " --report junit=" + report_path("xml").string() +
+        " --report json=" + report_path("json").string() +
+        " --report markdown=" + report_path("md").string()));
     cells_ = new std::map<std::pair<std::string, std::string>, Cell>(read_tsv(*report_));
   }
   static void TearDownTestSuite() {
+    for (const char* extension : {"xml", "json", "md"}) fs::remove(report_path(extension));
     fs::remove(*report_);
     delete report_;
     delete run_;
     delete cells_;
+  }
+
+  // The other reports of the same run, next to the tsv one.
+  static fs::path report_path(const std::string& extension) {
+    fs::path path = *report_;
+    return path.replace_extension(extension);
+  }
+
+  static std::string read_file(const fs::path& path) {
+    std::ifstream in(path);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
   }
 
   static const Cell& cell(const std::string& id, const std::string& backend) {
@@ -133,6 +151,63 @@ TEST_F(SelfTest, MemoryBackend_PassesEverythingInTheSameRun) {
   EXPECT_GT(rows, 30);
 }
 
+TEST_F(SelfTest, JunitReport_HasATestcasePerRequirementAndBackend_WithTheFailure) {
+  const std::string xml = read_file(report_path("xml"));
+  ASSERT_NE(xml.find("<testsuites name=\"taskstore-conformance\""), std::string::npos) << xml;
+  EXPECT_NE(xml.find("<testsuite name=\"broken_mark_failed\""), std::string::npos);
+  // The failing requirement's testcase carries a <failure> naming it.
+  const auto testcase = xml.find("name=\"FAIL-1 ", xml.find("<testsuite name=\"broken_mark_failed\""));
+  ASSERT_NE(testcase, std::string::npos) << xml;
+  const auto failure = xml.find("<failure message=", testcase);
+  EXPECT_LT(failure, xml.find("</testcase>", testcase)) << "FAIL-1 has no <failure> element";
+  // Markup in messages is escaped (googletest's messages quote code with < and >).
+  EXPECT_EQ(xml.find("<<"), std::string::npos);
+  EXPECT_NE(xml.find("<skipped message="), std::string::npos) << "memory's skips are missing";
+}
+
+TEST_F(SelfTest, JsonReport_HoldsEveryVerdictAndTheSummary) {
+  const auto doc = nlohmann::json::parse(read_file(report_path("json")));
+  EXPECT_EQ(doc["tool"], "taskstore-conformance");
+  EXPECT_EQ(doc["backends"].size(), 4u);
+  EXPECT_GE(doc["summary"]["failed"].get<int>(), 3);
+  bool found = false;
+  for (const auto& requirement : doc["requirements"]) {
+    if (requirement["id"] != "PUR-2") continue;
+    found = true;
+    EXPECT_EQ(requirement["results"]["broken_purge"]["verdict"], "FAIL");
+    EXPECT_NE(requirement["results"]["broken_purge"]["message"].get<std::string>().find("PUR-2"),
+              std::string::npos);
+    EXPECT_EQ(requirement["results"]["memory"]["verdict"], "PASS");
+  }
+  EXPECT_TRUE(found) << "PUR-2 is missing from the JSON report";
+}
+
+TEST_F(SelfTest, MarkdownReport_ShowsTheCoverageTableAndTheFailures) {
+  const std::string md = read_file(report_path("md"));
+  EXPECT_NE(md.find("| ID | Requirement | memory | broken_mark_failed | broken_purge | "
+                    "broken_eta_boundary |"),
+            std::string::npos)
+      << md;
+  EXPECT_NE(md.find("| DEQ-3 | "), std::string::npos) << md;
+  EXPECT_NE(md.find("- FAIL DEQ-3 on `broken_eta_boundary`"), std::string::npos) << md;
+}
+
+TEST(ConformanceProgram, Filter_RunsAndReportsOnlyTheSelectedRequirements) {
+  const fs::path report = fs::temp_directory_path() /
+                          ("taskstore-filter-" + std::to_string(::getpid()) + ".tsv");
+  const CommandRun run = run_command(std::string(TASKSTORE_CONFORMANCE_PROGRAM) +
+                                     " --backend memory --filter DEQ-3,RSC-? --repeat 2"
+                                     " --report tsv=" + report.string());
+  EXPECT_EQ(run.exit_code, 0) << run.output;
+  const auto cells = read_tsv(report);
+  fs::remove(report);
+  EXPECT_TRUE(cells.contains({"DEQ-3", "memory"}));
+  EXPECT_TRUE(cells.contains({"RSC-6", "memory"}));
+  EXPECT_FALSE(cells.contains({"DEQ-4", "memory"})) << "a requirement outside the filter";
+  EXPECT_EQ(cells.at({"DEQ-3", "memory"}).verdict, "PASS");
+  EXPECT_NE(run.output.find("0 failed"), std::string::npos) << run.output;
+}
+
 TEST(ConformanceProgram, UsageErrors_ExitWithTwoAndNameTheProblem) {
   const std::string program = TASKSTORE_CONFORMANCE_PROGRAM;
   CommandRun unknown = run_command(program + " --backend nosuch:x");
@@ -146,7 +221,15 @@ TEST(ConformanceProgram, UsageErrors_ExitWithTwoAndNameTheProblem) {
   EXPECT_NE(bad_flag.output.find("--frobnicate"), std::string::npos) << bad_flag.output;
   CommandRun bad_report = run_command(program + " --report xml=out.xml");
   EXPECT_EQ(bad_report.exit_code, 2);
-  EXPECT_NE(bad_report.output.find("tsv=FILE"), std::string::npos) << bad_report.output;
+  EXPECT_NE(bad_report.output.find("unknown report kind 'xml'"), std::string::npos)
+      << bad_report.output;
+  CommandRun bad_filter = run_command(program + " --filter NOPE-*");
+  EXPECT_EQ(bad_filter.exit_code, 2);
+  EXPECT_NE(bad_filter.output.find("'NOPE-*' matches no storage requirement"), std::string::npos)
+      << bad_filter.output;
+  CommandRun bad_repeat = run_command(program + " --repeat 0");
+  EXPECT_EQ(bad_repeat.exit_code, 2);
+  EXPECT_NE(bad_repeat.output.find("--repeat"), std::string::npos) << bad_repeat.output;
   CommandRun unwritable = run_command(program + " --report tsv=/nonexistent-dir/report.tsv");
   EXPECT_EQ(unwritable.exit_code, 2);
   EXPECT_NE(unwritable.output.find("cannot write /nonexistent-dir/report.tsv"), std::string::npos)

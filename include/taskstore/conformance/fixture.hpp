@@ -66,8 +66,13 @@ class RequirementTrace {
  public:
   RequirementTrace(const char* file, int line, std::initializer_list<std::string_view> ids);
 
+  // False if the requirement selection leaves out every ID the test names.
+  bool selected() const { return selected_; }
+  static constexpr const char* kNotSelected = "no requirement it checks is selected";
+
  private:
   ::testing::ScopedTrace trace_;
+  bool selected_ = true;
 };
 
 // Narrows a failing test's verdict: of the requirements it names, only `ids` failed on
@@ -80,9 +85,14 @@ void record_violated_requirements(const std::vector<std::string>& ids);
 }  // namespace taskstore::conformance
 
 // Use once at the top of a test body: TASKSTORE_REQUIREMENTS("DEQ-3", "DEQ-4");
-#define TASKSTORE_REQUIREMENTS(...)                                             \
-  const ::taskstore::conformance::RequirementTrace taskstore_requirement_trace_( \
-      __FILE__, __LINE__, {__VA_ARGS__})
+// A test none of whose requirements is selected (select_requirements, the driver's
+// --filter) skips there and gives no verdict.
+#define TASKSTORE_REQUIREMENTS(...)                                              \
+  const ::taskstore::conformance::RequirementTrace taskstore_requirement_trace_(  \
+      __FILE__, __LINE__, {__VA_ARGS__});                                         \
+  if (!taskstore_requirement_trace_.selected())                                   \
+  GTEST_SKIP() << ::taskstore::conformance::RequirementTrace::kNotSelected
+
 
 // Skips the test, visibly, on a backend without the capability:
 // TASKSTORE_REQUIRE_CAPABILITY(persistent);

@@ -3,7 +3,9 @@
 // table is generated from that file at build time, so the code and the spec can't drift.
 
 #include <span>
+#include <string>
 #include <string_view>
+#include <vector>
 
 namespace taskstore::conformance {
 
@@ -24,5 +26,17 @@ std::span<const Requirement> all_requirements();
 
 // The requirement with this ID, or nullptr.
 const Requirement* find_requirement(std::string_view id);
+
+// Whether `id` matches `pattern`: an ID ("DEQ-4") or a glob with * and ? ("DEQ-*").
+bool requirement_matches(std::string_view pattern, std::string_view id);
+
+// Restricts the conformance tests that run to those naming at least one requirement that
+// matches one of `patterns` (each as in requirement_matches); the others skip at once and
+// give no verdict. An empty list selects everything (the default). Throws
+// std::invalid_argument, naming the pattern, if a pattern matches no requirement.
+void select_requirements(const std::vector<std::string>& patterns);
+
+// Whether the current selection includes requirement `id`.
+bool requirement_selected(std::string_view id);
 
 }  // namespace taskstore::conformance
