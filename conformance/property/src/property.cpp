@@ -148,6 +148,11 @@ PropertyVerdict check_against_model(const Backend& backend, int runs) {
   return v;
 }
 
+PropertyVerdict check_sequences(const std::string& what, int runs,
+                                std::function<void()> property) {
+  return run_property(what, runs, true, std::move(property));
+}
+
 PropertyVerdict check_task_round_trip(const Backend& backend, int runs) {
   return run_property("task round trip on '" + backend.name + "'", runs, false, [&backend] {
     const TaskCase c = *rc::gen::map(generators::valid_task(), [](Task t) { return TaskCase{t}; });

@@ -10,6 +10,7 @@
 // from RC_PARAMS as usual, e.g. RC_PARAMS="seed=42" to replay the sequences of an earlier
 // run (the verdict of a failure names its seed).
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -39,5 +40,12 @@ PropertyVerdict check_task_round_trip(const Backend& backend, int runs);
 
 // RT-2: any SUCCESS result survives mark_done then get_result unchanged.
 PropertyVerdict check_result_round_trip(const Backend& backend, int runs);
+
+// Runs `property` (a RapidCheck property without arguments, typically a state-machine run
+// of the storage commands mixed with another component's, see storage_commands.hpp) for
+// `runs` cases, quietly, and returns its verdict as check_against_model does: the minimal
+// failing sequence, one numbered step a line, and the requirement IDs named as violated.
+PropertyVerdict check_sequences(const std::string& what, int runs,
+                                std::function<void()> property);
 
 }  // namespace taskstore::conformance

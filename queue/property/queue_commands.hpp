@@ -1,0 +1,108 @@
+#pragma once
+// Model-based property tests of AsyncTaskQueue (spec section 2) on any registered backend,
+// built on the storage property tests' seam (taskstore/conformance/storage_commands.hpp):
+// random sequences mix the nine storage commands with the queue's own commands
+//
+//   queue.enqueue(name, payload, options)       QUE-4, QUE-16
+//   worker_step(handler plan)                   a worker's dequeue → mark_running →
+//                                               handler → complete_task (QUE-5 … QUE-9)
+//   queue.complete_task(id, outcome, task)      QUE-2, QUE-5 … QUE-9, QUE-16
+//   queue.complete_task(id, outcome)            QUE-1, QUE-3, QUE-5 … QUE-9, QUE-16
+//   worker_sleeps_until_next_eta()              moves the clock to the next eta
+//
+// The model stays the storage's ReferenceModel: each queue command says what the queue
+// must do to the store as a list of storage calls (the model's operations), which the
+// model plays; the step then compares the calls the queue made (through a CountingStorage),
+// its answer, and every task and result in the store with the model. A difference fails
+// the case naming the requirement it breaks ("QUE-8 violated ..."), so the minimal failing
+// sequence reads with the ID.
+//
+// This is test code for the queue, not part of taskstore::conformance (which must not
+// depend on the queue).
+
+#include <rapidcheck.h>
+#include <rapidcheck/state.h>
+
+#include <boost/asio/io_context.hpp>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "taskstore/conformance/counting_storage.hpp"
+#include "taskstore/conformance/property.hpp"
+#include "taskstore/conformance/registry.hpp"
+#include "taskstore/conformance/storage_commands.hpp"
+#include "taskstore/conformance/store_under_test.hpp"
+#include "taskstore/queue/async_task_queue.hpp"
+#include "taskstore/queue/manual_clock.hpp"
+
+namespace taskstore::queue::property {
+
+namespace tc = taskstore::conformance;
+
+// Puts something between the queue and the store (a seeded bug, for the self-test). The
+// property's checks read the store itself, as the storage commands do.
+using StorageWrapper =
+    std::function<std::shared_ptr<BaseStorage>(std::shared_ptr<BaseStorage> store)>;
+
+// The system under test: a fresh store of one backend (StoreUnderTest, whose clock the
+// storage commands move) and an AsyncTaskQueue over it, not started (no worker runs on
+// its own: worker_step does what a worker does, one task at a time), on a ManualClock
+// that each queue command sets to the model's clock. The queue reaches the store through
+// a CountingStorage (and the wrapper, if any), so each step sees which calls it made.
+class QueueSystem {
+ public:
+  QueueSystem(const tc::Backend& backend, Timestamp start, const StorageWrapper& wrap = {});
+  ~QueueSystem();
+
+  QueueSystem(const QueueSystem&) = delete;
+  QueueSystem& operator=(const QueueSystem&) = delete;
+
+  // The seam: storage commands run on this.
+  tc::StoreUnderTest& storage() { return store_; }
+  AsyncTaskQueue& queue() { return *queue_; }
+  // The store as the queue sees it, recording every call.
+  tc::CountingStorage& calls() { return *counting_; }
+
+  // Moves the queue's clock forward to `now`, the model's clock (which never goes back).
+  void sync_clock(Timestamp now);
+
+  // Runs `handler` on `task` as a worker does (workers.cpp): its bytes are a success; a
+  // std::exception its what(), anything else a fixed text, is a failure (QUE-11).
+  TaskOutcome run_handler(const TaskHandler& handler, Task task);
+
+  // How many queue steps ended under each rule ("QUE-6") and how many reschedules each
+  // rule timed ("QUE-8 reschedule"), for the run's summary.
+  std::map<std::string, std::size_t> tally;
+
+ private:
+  tc::StoreUnderTest store_;
+  boost::asio::io_context io_;  // the queue's executor (never run) and the handlers'
+  std::shared_ptr<ManualClock> clock_;
+  std::shared_ptr<tc::CountingStorage> counting_;
+  std::unique_ptr<AsyncTaskQueue> queue_;
+};
+
+// The queue's source of jitter: a fixed draw from [lo, hi], hi − (hi − lo) / 3, which the
+// model computes too. It tells equal jitter ([d/2, d]) from full jitter ([0, d]).
+std::int64_t fixed_jitter_draw(std::int64_t lo, std::int64_t hi);
+
+// The failure text a worker records for a handler that throws something that is not a
+// std::exception (workers.cpp).
+inline constexpr const char* kNonStandardException =
+    "the handler threw an exception that is not a std::exception";
+
+using QueueCommand = rc::state::Command<tc::ReferenceModel, QueueSystem>;
+
+// The generator function for rc::state: the storage commands and the queue's, mixed.
+std::function<rc::Gen<std::shared_ptr<const QueueCommand>>(const tc::ReferenceModel&)>
+queue_commands(tc::GenerationOptions options);
+
+// `runs` random sequences (up to 60 steps) of the storage and queue commands, each on a
+// fresh store of `backend` with a fresh queue, every step compared with the model.
+tc::PropertyVerdict check_queue_against_model(const tc::Backend& backend, int runs,
+                                              const StorageWrapper& wrap = {});
+
+}  // namespace taskstore::queue::property
