@@ -11,6 +11,7 @@ packages=(
   libgtest-dev libgmock-dev      # the conformance suite and unit tests
   librapidcheck-dev              # property-based tests
   libbenchmark-dev               # benchmarks
+  python3-matplotlib             # bench/plot (PNG plots of benchmark results)
   libcli11-dev                   # taskstore-conformance's command line
   nlohmann-json3-dev             # taskstore-conformance's JSON report
   clang-14 libclang-rt-14-dev    # the tsan preset (and, later, libFuzzer)

@@ -1,0 +1,91 @@
+#include "backends.hpp"
+
+#include "loaders.hpp"
+#include "taskstore/file_storage.hpp"
+#include "taskstore/memory_storage.hpp"
+#include "taskstore/sqlite_storage.hpp"
+#include "workload.hpp"
+
+namespace taskstore::bench {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::shared_ptr<BaseStorage> open_memory(const fs::path&, std::size_t preload,
+                                         std::size_t payload_bytes) {
+  auto store = std::make_shared<MemoryStorage>();
+  run_sync(enqueue_range(*store, 0, preload, payload_bytes));
+  return store;
+}
+
+std::shared_ptr<BaseStorage> open_file(const fs::path& location, std::size_t preload,
+                                       std::size_t payload_bytes) {
+  auto store = std::make_shared<FileStorage>(FileStorageOptions{.directory = location});
+  if (preload > 0) preload_file_store(location, 0, preload, payload_bytes);
+  return store;
+}
+
+BackendSpec sqlite_backend(std::string name, SqliteStorageOptions::Synchronous synchronous,
+                           BackendSizes sizes) {
+  return BackendSpec{
+      .name = name,
+      .medium = name,
+      .durable = true,
+      .sizes = sizes,
+      .open = [synchronous](const fs::path& location, std::size_t preload,
+                            std::size_t payload_bytes) -> std::shared_ptr<BaseStorage> {
+        auto store = std::make_shared<SqliteStorage>(
+            SqliteStorageOptions{.path = location, .synchronous = synchronous});
+        if (preload > 0) preload_sqlite_store(*store, 0, preload, payload_bytes);
+        return store;
+      }};
+}
+
+std::vector<BackendSpec> make_backends() {
+  std::vector<BackendSpec> all;
+  all.push_back(BackendSpec{.name = "memory",
+                            .medium = "memory",
+                            .durable = false,
+                            .sizes = {.drain = 100'000,
+                                      .queue_drain = 100'000,
+                                      .size_claims = 100'000,
+                                      .max_store = 1'000'000,
+                                      .large_store = 1'000'000},
+                            .open = open_memory});
+  // Every claim is a durable file replacement (two fsyncs) and lists the queue
+  // directory; creating and deleting many files is slow on most disks, so its stores stay
+  // small.
+  all.push_back(BackendSpec{.name = "file",
+                            .medium = "file",
+                            .durable = true,
+                            .sizes = {.drain = 200,
+                                      .queue_drain = 100,
+                                      .size_claims = 20,
+                                      .max_store = 10'000,
+                                      .large_store = 10'000},
+                            .open = open_file});
+  // FULL fsyncs the WAL at every commit.
+  all.push_back(sqlite_backend("sqlite", SqliteStorageOptions::Synchronous::full,
+                               {.drain = 500,
+                                .queue_drain = 300,
+                                .size_claims = 200,
+                                .max_store = 1'000'000,
+                                .large_store = 100'000}));
+  all.push_back(sqlite_backend("sqlite_normal", SqliteStorageOptions::Synchronous::normal,
+                               {.drain = 20'000,
+                                .queue_drain = 100'000,
+                                .size_claims = 10'000,
+                                .max_store = 1'000'000,
+                                .large_store = 100'000}));
+  return all;
+}
+
+}  // namespace
+
+const std::vector<BackendSpec>& backends() {
+  static const std::vector<BackendSpec> all = make_backends();
+  return all;
+}
+
+}  // namespace taskstore::bench

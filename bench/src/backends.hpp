@@ -1,0 +1,41 @@
+#pragma once
+// The backends under benchmark. Each is one BackendSpec in backends(): every benchmark
+// family registers itself once per entry, so a later backend is one more entry.
+
+#include <cstddef>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "settings.hpp"
+#include "taskstore/storage.hpp"
+
+namespace taskstore::bench {
+
+struct BackendSpec {
+  // "<operation>/<name>" in benchmark names.
+  std::string name;
+  // Its baseline is "<operation>/raw_<medium>" (baselines.hpp).
+  std::string medium;
+  // Persistent and safe for several processes on one store: gets dequeue_processes, and
+  // footprint measures the process holding the store open rather than loading it.
+  bool durable = false;
+  // Full-run sizes; backends bound by fsync get smaller drains than in-process ones.
+  BackendSizes sizes;
+  // Opens (creating if missing) the store at `location`, a path inside a fresh scratch
+  // directory that in-process backends ignore, after adding tasks [0, preload)
+  // (make_task with preload_eta, all due) to it quickly and durably. Preloading is never
+  // timed; durable backends write the store directly rather than one fsync'd enqueue at a
+  // time (loaders.hpp).
+  std::function<std::shared_ptr<BaseStorage>(const std::filesystem::path& location,
+                                             std::size_t preload, std::size_t payload_bytes)>
+      open;
+};
+
+// memory, file, sqlite (synchronous FULL) and sqlite_normal (synchronous NORMAL).
+const std::vector<BackendSpec>& backends();
+
+}  // namespace taskstore::bench

@@ -1,0 +1,22 @@
+#pragma once
+// The benchmark families, one source file each. Each registers its benchmarks for every
+// backend in backends() (and every baseline in baselines()), in the order they run.
+
+#include "settings.hpp"
+
+namespace taskstore::bench {
+
+// footprint/<backend>/tasks:N (bench_footprint.cpp)
+void register_footprint_benchmarks(const Settings& settings);
+// enqueue/<backend>, enqueue/raw_<medium>, cycle/<backend>, get_task/<backend>
+// (bench_operations.cpp)
+void register_operation_benchmarks(const Settings& settings);
+// dequeue/<backend>/threads:N, dequeue/raw_<medium>/threads:N,
+// dequeue_size/<backend>/tasks:N (bench_dequeue.cpp)
+void register_dequeue_benchmarks(const Settings& settings);
+// dequeue_processes/<backend>/processes:N, durable backends only (bench_processes.cpp)
+void register_process_benchmarks(const Settings& settings);
+// queue_drain/<backend>/tasks:N (bench_queue.cpp)
+void register_queue_benchmarks(const Settings& settings);
+
+}  // namespace taskstore::bench
