@@ -15,14 +15,7 @@
 
 namespace taskstore::conformance {
 
-// Instantiates a suite once per registered backend, named after it ("…/sqlite"). The
-// backends are read when googletest registers tests (InitGoogleTest), so a program
-// registers its backends first.
-#define TASKSTORE_INSTANTIATE_SUITE(Fixture)                                                 \
-  INSTANTIATE_TEST_SUITE_P(Backends, Fixture,                                               \
-                           ::testing::ValuesIn(::taskstore::conformance::registered_backends()), \
-                           [](const ::testing::TestParamInfo<::taskstore::conformance::Backend>& \
-                                  info) { return info.param.name; })
+// TASKSTORE_INSTANTIATE_SUITE(Fixture) is public, in taskstore/conformance/fixture.hpp.
 
 // Defines the anchor that keeps a suite file linked (see suite_anchors.hpp).
 #define TASKSTORE_SUITE_ANCHOR(name) \

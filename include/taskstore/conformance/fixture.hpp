@@ -93,6 +93,15 @@ void record_violated_requirements(const std::vector<std::string>& ids);
   if (!taskstore_requirement_trace_.selected())                                   \
   GTEST_SKIP() << ::taskstore::conformance::RequirementTrace::kNotSelected
 
+// Instantiates a fixture derived from ConformanceTest once per registered backend, as
+// the suite's own ("Backends/MyTest.Name/sqlite"). The backends are read when googletest
+// registers tests (InitGoogleTest, or conformance_main), so a program registers its
+// backends first. Use once per fixture, at namespace scope: TASKSTORE_INSTANTIATE_SUITE(MyTest);
+#define TASKSTORE_INSTANTIATE_SUITE(Fixture)                                                 \
+  INSTANTIATE_TEST_SUITE_P(Backends, Fixture,                                               \
+                           ::testing::ValuesIn(::taskstore::conformance::registered_backends()), \
+                           [](const ::testing::TestParamInfo<::taskstore::conformance::Backend>& \
+                                  info) { return info.param.name; })
 
 // Skips the test, visibly, on a backend without the capability:
 // TASKSTORE_REQUIRE_CAPABILITY(persistent);
