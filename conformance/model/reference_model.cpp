@@ -1,6 +1,7 @@
 #include "taskstore/conformance/model.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <tuple>
 
 #include "taskstore/errors.hpp"
@@ -107,7 +108,8 @@ Outcome<std::optional<Task>> ReferenceModel::dequeue(Timestamp now) {
   outcome.rule = due.size() == 1 ? "DEQ-1" : "DEQ-4";
   Task& task = tasks_.at(due.front()->id).task;
   task.status = TaskStatus::RUNNING;
-  task.attempts += 1;
+  // DEQ-5: attempts stays at 2^31 - 1 once there, rather than overflowing.
+  if (task.attempts < std::numeric_limits<std::int32_t>::max()) task.attempts += 1;
   task.updated_at = now;
   outcome.value = task;
   return outcome;

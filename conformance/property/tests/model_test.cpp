@@ -2,6 +2,9 @@
 // against the spec's own examples before it judges any backend.
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <limits>
+
 #include "taskstore/conformance/generators.hpp"
 #include "taskstore/conformance/model.hpp"
 
@@ -19,6 +22,17 @@ Task plain_task(std::string id, Timestamp eta = kT0) {
   task.created_at = kT0;
   task.updated_at = kT0;
   return task;
+}
+
+// Checks: DEQ-5 (found by fuzz_ops_*: the model overflowed where every backend saturates)
+TEST(ReferenceModel, Dequeue_AttemptsAtTheLimit_StayThere) {
+  ReferenceModel model(kT0);
+  Task task = plain_task("t");
+  task.attempts = std::numeric_limits<std::int32_t>::max();
+  model.enqueue(task);
+  const auto claim = model.dequeue(kT0);
+  ASSERT_TRUE(claim.value.has_value());
+  EXPECT_EQ(claim.value->attempts, std::numeric_limits<std::int32_t>::max());
 }
 
 // Checks: DEQ-3, DEQ-4, DEQ-5

@@ -1,0 +1,12 @@
+// fuzz_ops_file: operation sequences on FileStorage (a fresh store directory per input,
+// in the scratch directory) against the reference model.
+#include "../common/harness.hpp"
+#include "ops_harness.hpp"
+#include "taskstore/conformance/reference_backends.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  static const taskstore::conformance::Backend backend =
+      taskstore::conformance::file_backend(taskstore::fuzz::scratch_directory());
+  taskstore::fuzz::ops::run_sequence(backend, data, size);
+  return 0;
+}
