@@ -14,6 +14,7 @@ packages=(
   python3-matplotlib             # bench/plot (PNG plots of benchmark results)
   libcli11-dev                   # taskstore-conformance's command line
   nlohmann-json3-dev             # taskstore-conformance's JSON report
+  python3                        # the reference exec driver (examples/python-driver/)
   clang-14 libclang-rt-14-dev    # the tsan preset (and, later, libFuzzer)
 )
 

@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <system_error>
 
+#include "taskstore/conformance/exec_backend.hpp"
 #include "taskstore/conformance/reference_backends.hpp"
 #include "taskstore/conformance/requirements.hpp"
 #include "taskstore/conformance/suite.hpp"
@@ -105,6 +106,13 @@ std::vector<BackendScheme> reference_schemes() {
                         [](const fs::path& scratch) {
                           return std::optional<std::string>((scratch / "sqlite").string());
                         }},
+      // Not in the default run: it needs a command (docs/driver-protocol.md).
+      BackendScheme{.name = "exec",
+                    .arg_help = "CMD",
+                    .help = "a driver program in any language (run with /bin/sh -c) speaking "
+                            "docs/driver-protocol.md; stores in a temporary directory",
+                    .make = [](const std::string& command) { return exec_backend(command); },
+                    .default_arg = nullptr},
   };
 }
 

@@ -26,7 +26,7 @@ struct BackendScheme {
   std::function<std::optional<std::string>(const std::filesystem::path& scratch)> default_arg;
 };
 
-// memory, file:DIR and sqlite:DIR.
+// memory, file:DIR and sqlite:DIR (the default run), and exec:CMD (exec_backend.hpp).
 std::vector<BackendScheme> reference_schemes();
 
 // The whole program: parses the command line, registers the chosen backends, runs every

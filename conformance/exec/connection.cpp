@@ -1,0 +1,316 @@
+#include "connection.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <system_error>
+
+#include "taskstore/conformance/exec_backend.hpp"
+#include "taskstore/errors.hpp"
+
+namespace taskstore::conformance::exec_detail {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string show_duration(std::chrono::milliseconds d) {
+  if (d.count() % 1000 == 0) return std::to_string(d.count() / 1000) + " s";
+  return std::to_string(d.count()) + " ms";
+}
+
+std::string show_subject(const RequestSubject& subject) {
+  std::string out = subject.op;
+  if (subject.task_id) out += " of task '" + *subject.task_id + "'";
+  return out;
+}
+
+SteadyTime steady_now() { return std::chrono::steady_clock::now(); }
+
+bool optional_flag(const Json& capabilities, const char* name, const std::string& what) {
+  const auto it = capabilities.find(name);
+  if (it == capabilities.end()) return false;
+  if (!it->is_boolean()) {
+    throw ProtocolError(what + ".capabilities." + name +
+                        " is not true or false: " + quote(it->dump()));
+  }
+  return it->get<bool>();
+}
+
+Handshake parse_handshake(const Json& result) {
+  const std::string what = "the handshake's result";
+  if (!result.is_object()) throw ProtocolError(what + " is not an object: " + quote(result.dump()));
+  const auto protocol = result.find("protocol");
+  if (protocol == result.end() || !protocol->is_number_integer()) {
+    throw ProtocolError(what + " has no integer \"protocol\": " + quote(result.dump()));
+  }
+  Handshake out;
+  out.protocol = protocol->get<int>();
+  if (out.protocol != kExecProtocolVersion) {
+    throw ProtocolError("the driver speaks protocol version " + std::to_string(out.protocol) +
+                        "; this kit speaks version " + std::to_string(kExecProtocolVersion));
+  }
+  const auto backend = result.find("backend");
+  if (backend != result.end()) out.backend = decode_text(*backend, what + ".backend");
+  const auto capabilities = result.find("capabilities");
+  if (capabilities != result.end()) {
+    if (!capabilities->is_object()) {
+      throw ProtocolError(what + ".capabilities is not an object: " + quote(capabilities->dump()));
+    }
+    out.persistent = optional_flag(*capabilities, "persistent", what);
+    out.multi_process = optional_flag(*capabilities, "multi_process", what);
+    out.corruptible = optional_flag(*capabilities, "corruptible", what);
+    out.clock = optional_flag(*capabilities, "clock", what);
+  }
+  return out;
+}
+
+}  // namespace
+
+Connection::Connection(std::string command, std::chrono::milliseconds timeout)
+    : command_(std::move(command)), timeout_(timeout), owner_(::getpid()) {}
+
+Connection::~Connection() {
+  if (::getpid() != owner_) {
+    // A forked child's copy: the driver and the thread belong to the parent.
+    (void)driver_.release();
+    (void)pool_.release();
+    return;
+  }
+  if (pool_) pool_->join();
+  if (driver_) driver_->stop(steady_now() + std::min<std::chrono::milliseconds>(timeout_, 5s));
+}
+
+std::string Connection::request_context(std::uint64_t id, const RequestSubject& subject) const {
+  return show_subject(subject) + " (request " + std::to_string(id) + " to exec driver '" +
+         command_ + "'" + (driver_ ? ", pid " + std::to_string(driver_->pid()) : std::string()) +
+         ")";
+}
+
+void Connection::fail_and_kill(const std::string& context, const std::string& what) {
+  if (driver_) {
+    driver_->kill_now();
+    driver_.reset();
+  }
+  if (probing_) throw StorageError(context + ": " + what);
+  throw StorageError(context + ": " + what +
+                     "; the driver was killed and a new one starts with the next request");
+}
+
+Json Connection::exchange(Json request, const std::string& context) {
+  const SteadyTime deadline = steady_now() + timeout_;
+  std::string line;
+  try {
+    line = request.dump();
+  } catch (const Json::exception& e) {
+    throw StorageError(context + ": cannot encode the request: " + e.what());
+  }
+  switch (driver_->write_line(line, deadline)) {
+    case DriverProcess::Io::ok:
+      break;
+    case DriverProcess::Io::timed_out:
+      fail_and_kill(context,
+                    "the driver did not read the request within " + show_duration(timeout_));
+    case DriverProcess::Io::closed:
+    case DriverProcess::Io::too_long: {
+      // What it wrote before it stopped reading says more than its exit status alone.
+      std::string said;
+      const bool wrote =
+          driver_->read_line(said, std::min(deadline, steady_now() + 1s)) == DriverProcess::Io::ok;
+      fail_and_kill(context, "the driver no longer reads its input (it " +
+                                 driver_->wait_for_exit(std::min(deadline, steady_now() + 2s)) +
+                                 (wrote ? ", after writing " + quote(said) : std::string()) + ")");
+    }
+  }
+  std::string answer;
+  switch (driver_->read_line(answer, deadline)) {
+    case DriverProcess::Io::ok:
+      break;
+    case DriverProcess::Io::timed_out:
+      fail_and_kill(context, "no answer within " + show_duration(timeout_));
+    case DriverProcess::Io::closed:
+      fail_and_kill(context, "the driver closed its output without answering (it " +
+                                 driver_->wait_for_exit(std::min(deadline, steady_now() + 2s)) +
+                                 ")");
+    case DriverProcess::Io::too_long:
+      fail_and_kill(context, "the answer runs past 64 MiB without a newline");
+  }
+  Json reply;
+  try {
+    reply = Json::parse(answer);
+  } catch (const Json::exception&) {
+    fail_and_kill(context, "the driver answered with a line that is not JSON: " + quote(answer));
+  }
+  if (!reply.is_object()) {
+    fail_and_kill(context,
+                  "the driver answered with a line that is not a JSON object: " + quote(answer));
+  }
+  const auto id = reply.find("id");
+  if (id == reply.end() || *id != request["id"]) {
+    fail_and_kill(context, "the driver answered with id " +
+                               (id == reply.end() ? std::string("(none)") : id->dump()) +
+                               " instead of " + request["id"].dump() + ": " + quote(answer));
+  }
+  const auto ok = reply.find("ok");
+  if (ok == reply.end() || !ok->is_boolean()) {
+    throw StorageError(context +
+                       ": malformed answer (\"ok\" is not true or false): " + quote(answer));
+  }
+  if (ok->get<bool>()) {
+    const auto result = reply.find("result");
+    return result == reply.end() ? Json(nullptr) : *result;
+  }
+  const auto error = reply.find("error");
+  try {
+    throw_error_answer(error == reply.end() ? Json(nullptr) : *error);
+  } catch (const ProtocolError& e) {
+    throw StorageError(context + ": malformed error answer: " + e.what() + ": " + quote(answer));
+  }
+}
+
+void Connection::ensure_driver(const std::string& context, bool on_pool) {
+  if (driver_) return;
+  try {
+    driver_ = DriverProcess::spawn(command_);
+  } catch (const std::system_error& e) {
+    throw StorageError(context + ": cannot start exec driver '" + command_ + "': " + e.what());
+  }
+  driver_spawned_on_pool_ = on_pool;
+  ++generation_;
+  const std::uint64_t id = next_request_++;
+  const std::string hello_context = context + ": handshake (request " + std::to_string(id) +
+                                    ") with exec driver '" + command_ + "', pid " +
+                                    std::to_string(driver_->pid());
+  Json hello = Json::object();
+  hello["id"] = id;
+  hello["op"] = "hello";
+  hello["protocol"] = kExecProtocolVersion;
+  Json result;
+  try {
+    result = exchange(std::move(hello), hello_context);
+  } catch (const StorageError& e) {
+    if (!driver_) throw;  // exchange killed it and said why
+    const std::string message = e.what();
+    if (message.starts_with(hello_context + ": ")) {  // a malformed answer
+      fail_and_kill(hello_context, message.substr(hello_context.size() + 2));
+    }
+    fail_and_kill(hello_context, "the driver refused the handshake: " + message);
+  }
+  try {
+    handshake_ = parse_handshake(result);
+  } catch (const ProtocolError& e) {
+    fail_and_kill(hello_context, e.what());
+  }
+}
+
+Handshake Connection::handshake() {
+  const std::lock_guard lock(io_mutex_);
+  probing_ = true;
+  try {
+    ensure_driver("exec backend", false);
+  } catch (...) {
+    probing_ = false;
+    throw;
+  }
+  probing_ = false;
+  return *handshake_;
+}
+
+Json Connection::open_on_driver(const std::filesystem::path& directory,
+                                const std::string& context) {
+  const std::uint64_t id = next_request_++;
+  const std::string open_context = context + ": open of store " + directory.string() +
+                                   " (request " + std::to_string(id) + " to exec driver '" +
+                                   command_ + "', pid " + std::to_string(driver_->pid()) + ")";
+  Json request = Json::object();
+  request["id"] = id;
+  request["op"] = "open";
+  request["path"] = encode_text(directory.string());
+  const Json result = exchange(std::move(request), open_context);
+  const auto store = result.is_object() ? result.find("store") : result.end();
+  if (store == result.end() || !(store->is_number_integer() || store->is_string())) {
+    throw StorageError(open_context +
+                       ": malformed answer: the result has no \"store\" handle "
+                       "(an integer or a string): " +
+                       quote(result.dump()));
+  }
+  return *store;
+}
+
+std::uint64_t Connection::open_store(const std::filesystem::path& directory) {
+  const std::lock_guard lock(io_mutex_);
+  const std::string context = "open of store " + directory.string();
+  ensure_driver(context, false);
+  StoreHandle handle{.directory = directory, .generation = generation_, .driver_handle = {}};
+  handle.driver_handle = open_on_driver(directory, "exec backend");
+  const std::uint64_t id = next_handle_++;
+  handles_.emplace(id, std::move(handle));
+  return id;
+}
+
+void Connection::close_store(std::uint64_t handle) noexcept {
+  try {
+    const std::lock_guard lock(io_mutex_);
+    const auto it = handles_.find(handle);
+    if (it == handles_.end()) return;
+    const StoreHandle closing = std::move(it->second);
+    handles_.erase(it);
+    if (!driver_ || closing.generation != generation_) return;
+    const std::uint64_t id = next_request_++;
+    Json request = Json::object();
+    request["id"] = id;
+    request["op"] = "close";
+    request["store"] = closing.driver_handle;
+    const RequestSubject subject{.op = "close", .task_id = std::nullopt};
+    exchange(std::move(request), request_context(id, subject));
+  } catch (...) {
+    // A driver that fails to close a store has been dealt with (killed) by exchange.
+  }
+}
+
+Json Connection::call(std::uint64_t handle, const RequestSubject& subject, Json body, bool on_pool,
+                      std::string* context) {
+  const std::lock_guard lock(io_mutex_);
+  const auto it = handles_.find(handle);
+  if (it == handles_.end()) {
+    throw StorageError(show_subject(subject) + ": the exec store was closed");
+  }
+  ensure_driver(show_subject(subject), on_pool);
+  if (it->second.generation != generation_) {
+    it->second.driver_handle =
+        open_on_driver(it->second.directory, show_subject(subject) + ": reopening the store");
+    it->second.generation = generation_;
+  }
+  const std::uint64_t id = next_request_++;
+  body["id"] = id;
+  body["store"] = it->second.driver_handle;
+  const std::string description = request_context(id, subject);
+  if (context) *context = description;
+  return exchange(std::move(body), description);
+}
+
+boost::asio::thread_pool::executor_type Connection::retain_pool() {
+  const std::lock_guard lock(pool_mutex_);
+  if (pool_users_++ == 0) pool_ = std::make_unique<boost::asio::thread_pool>(1);
+  return pool_->get_executor();
+}
+
+void Connection::release_pool() noexcept {
+  const std::lock_guard lock(pool_mutex_);
+  if (--pool_users_ > 0) return;
+  {
+    // A driver started on the pool's thread gets SIGKILL when that thread ends: stop it
+    // cleanly first (no instance is open, so it is idle). The next open starts another.
+    const std::lock_guard io_lock(io_mutex_);
+    if (driver_ && driver_spawned_on_pool_) {
+      driver_->stop(steady_now() + std::min<std::chrono::milliseconds>(timeout_, 5s));
+      driver_.reset();
+    }
+  }
+  if (pool_) {
+    pool_->join();
+    pool_.reset();
+  }
+}
+
+}  // namespace taskstore::conformance::exec_detail

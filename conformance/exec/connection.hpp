@@ -1,0 +1,112 @@
+#pragma once
+// One process's connection to its driver: starts it (again, after a failure), speaks the
+// protocol one request at a time, maps the store handles of this process's instances to
+// the driver's, and owns the thread that exec-backed instances offload their pipe I/O to.
+// Part of the exec backend.
+
+#include <sys/types.h>
+
+#include <boost/asio/thread_pool.hpp>
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "driver_process.hpp"
+#include "exec_protocol.hpp"
+
+namespace taskstore::conformance::exec_detail {
+
+// What the driver said in its handshake.
+struct Handshake {
+  int protocol = 0;
+  std::string backend;
+  bool persistent = false;
+  bool multi_process = false;
+  bool corruptible = false;
+  bool clock = false;
+};
+
+// What a request is about, for messages: "mark_done of task 't1'".
+struct RequestSubject {
+  std::string op;
+  std::optional<std::string> task_id;
+};
+
+class Connection {
+ public:
+  Connection(std::string command, std::chrono::milliseconds timeout);
+  // In the process that made it: stops the driver (end of file on its input, then SIGKILL
+  // if it lingers). Every instance must be closed by then.
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  const std::string& command() const { return command_; }
+  pid_t owner() const { return owner_; }
+  std::chrono::milliseconds timeout() const { return timeout_; }
+
+  // Starts the driver on the calling thread if none runs, and returns its handshake.
+  // Throws StorageError (naming the command) if it can't be started or answers wrongly.
+  Handshake handshake();
+
+  // Opens the store in `directory` on the driver and returns this process's handle for
+  // it. Throws the driver's error, or StorageError.
+  std::uint64_t open_store(const std::filesystem::path& directory);
+  // Closes the handle on the driver (if the driver that opened it still runs). Never throws.
+  void close_store(std::uint64_t handle) noexcept;
+
+  // Sends `body` (with "id" and "store" placeholders, "op" and the operation's
+  // arguments) on store `handle` and returns the answer's "result". Starts the driver
+  // first if none runs (on the calling thread; `on_pool` says whether that is the pool's
+  // thread) and reopens the store on a new driver. Throws the driver's typed error, or
+  // StorageError naming the request for anything that goes wrong on the way. `context`,
+  // if given, receives the request's description ("mark_done of task 't1' (request 17
+  // to exec driver 'CMD', pid 42)") for messages about the result.
+  Json call(std::uint64_t handle, const RequestSubject& subject, Json body, bool on_pool,
+            std::string* context = nullptr);
+
+  // The thread instances offload their operations to: made when the first instance
+  // opens, joined when the last one closes (so a process with no open instance has no
+  // thread of ours and can fork).
+  boost::asio::thread_pool::executor_type retain_pool();
+  void release_pool() noexcept;
+
+ private:
+  struct StoreHandle {
+    std::filesystem::path directory;
+    std::uint64_t generation = 0;  // the driver it was opened on (0: none yet)
+    Json driver_handle;
+  };
+
+  // Everything below runs with io_mutex_ held.
+  void ensure_driver(const std::string& context, bool on_pool);
+  Json exchange(Json request, const std::string& context);
+  [[noreturn]] void fail_and_kill(const std::string& context, const std::string& what);
+  Json open_on_driver(const std::filesystem::path& directory, const std::string& context);
+  std::string request_context(std::uint64_t id, const RequestSubject& subject) const;
+
+  const std::string command_;
+  const std::chrono::milliseconds timeout_;
+  const pid_t owner_;
+
+  std::mutex io_mutex_;
+  std::unique_ptr<DriverProcess> driver_;
+  bool driver_spawned_on_pool_ = false;
+  bool probing_ = false;  // in handshake(): a failure is final, no restart follows
+  std::uint64_t generation_ = 0;
+  std::uint64_t next_request_ = 1;
+  std::uint64_t next_handle_ = 1;
+  std::map<std::uint64_t, StoreHandle> handles_;
+  std::optional<Handshake> handshake_;
+
+  std::mutex pool_mutex_;
+  std::unique_ptr<boost::asio::thread_pool> pool_;
+  int pool_users_ = 0;
+};
+
+}  // namespace taskstore::conformance::exec_detail
