@@ -23,6 +23,9 @@ namespace {
 
 using namespace std::chrono_literals;
 using tc::ErrorKind;
+using tc::FieldDifference;
+using tc::result_differences;
+using tc::task_differences;
 using tc::GenerationOptions;
 using tc::Operation;
 using tc::ReferenceModel;
@@ -242,71 +245,6 @@ void play_completion(ReferenceModel& model, const Task& task, const TaskOutcome&
 
 // ---------------------------------------------------------------------------------------
 // The checks of a queue step. Each names the requirement a difference breaks.
-
-struct FieldDifference {
-  std::string_view field;
-  std::string model;
-  std::string backend;
-};
-
-std::string show_schedule(const std::optional<IntervalSchedule>& schedule) {
-  return schedule ? "every " + show_duration(schedule->interval) : std::string("(none)");
-}
-
-std::string show_optional_text(const std::optional<std::string>& text) {
-  return text ? show_text(*text) : std::string("(none)");
-}
-
-std::vector<FieldDifference> task_differences(const Task& model, const Task& backend,
-                                              bool compare_updated_at) {
-  std::vector<FieldDifference> out;
-  auto add = [&](std::string_view field, bool same, std::string m, std::string b) {
-    if (!same) out.push_back({field, std::move(m), std::move(b)});
-  };
-  add("id", model.id == backend.id, show_text(model.id), show_text(backend.id));
-  add("name", model.name == backend.name, show_text(model.name), show_text(backend.name));
-  add("payload", model.payload == backend.payload, show_bytes(model.payload),
-      show_bytes(backend.payload));
-  add("status", model.status == backend.status, std::string(to_string(model.status)),
-      std::string(to_string(backend.status)));
-  add("eta", model.eta == backend.eta, show_time(model.eta), show_time(backend.eta));
-  add("attempts", model.attempts == backend.attempts, std::to_string(model.attempts),
-      std::to_string(backend.attempts));
-  add("max_retries", model.max_retries == backend.max_retries, std::to_string(model.max_retries),
-      std::to_string(backend.max_retries));
-  add("retry", model.retry == backend.retry, show_retry(model.retry), show_retry(backend.retry));
-  add("schedule", model.schedule == backend.schedule, show_schedule(model.schedule),
-      show_schedule(backend.schedule));
-  add("last_error", model.last_error == backend.last_error, show_optional_text(model.last_error),
-      show_optional_text(backend.last_error));
-  add("created_at", model.created_at == backend.created_at, show_time(model.created_at),
-      show_time(backend.created_at));
-  if (compare_updated_at) {
-    add("updated_at", model.updated_at == backend.updated_at, show_time(model.updated_at),
-        show_time(backend.updated_at));
-  }
-  return out;
-}
-
-std::vector<FieldDifference> result_differences(const TaskResult& model, const TaskResult& backend,
-                                                bool compare_finished_at) {
-  std::vector<FieldDifference> out;
-  auto add = [&](std::string_view field, bool same, std::string m, std::string b) {
-    if (!same) out.push_back({field, std::move(m), std::move(b)});
-  };
-  add("task_id", model.task_id == backend.task_id, show_text(model.task_id),
-      show_text(backend.task_id));
-  add("status", model.status == backend.status, std::string(to_string(model.status)),
-      std::string(to_string(backend.status)));
-  add("value", model.value == backend.value, show_bytes(model.value), show_bytes(backend.value));
-  add("error", model.error == backend.error, show_optional_text(model.error),
-      show_optional_text(backend.error));
-  if (compare_finished_at) {
-    add("finished_at", model.finished_at == backend.finished_at, show_time(model.finished_at),
-        show_time(backend.finished_at));
-  }
-  return out;
-}
 
 std::string differences_text(const std::string& read, const std::vector<FieldDifference>& diffs) {
   std::string out;

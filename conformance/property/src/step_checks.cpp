@@ -13,12 +13,6 @@ namespace taskstore::conformance {
 
 namespace {
 
-struct FieldDifference {
-  std::string_view field;
-  std::string model;
-  std::string backend;
-};
-
 std::string show_optional_text(const std::optional<std::string>& text) {
   return text ? show_text(*text) : std::string("(none)");
 }
@@ -34,8 +28,8 @@ std::string show_retry(const RetryPolicy& retry) {
          (retry.jitter ? " jitter" : "");
 }
 
-// Field by field, in declaration order. Times the backend stamps from its own clock can't
-// be predicted when it doesn't share the test's clock.
+}  // namespace
+
 std::vector<FieldDifference> task_differences(const Task& model, const Task& backend,
                                               bool compare_updated_at) {
   std::vector<FieldDifference> out;
@@ -86,6 +80,8 @@ std::vector<FieldDifference> result_differences(const TaskResult& model, const T
   }
   return out;
 }
+
+namespace {
 
 bool touched(const Step& step, const std::string& id) {
   return std::find(step.touched.begin(), step.touched.end(), id) != step.touched.end();

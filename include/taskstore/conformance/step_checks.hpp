@@ -32,6 +32,22 @@ enum class Operation : std::uint8_t {
   advance_clock,
 };
 
+// One field that differs between the model's task (or result) and the backend's, shown
+// readably.
+struct FieldDifference {
+  std::string_view field;
+  std::string model;
+  std::string backend;
+};
+
+// The fields of `backend` that differ from `model`, in declaration order. A stamp the
+// backend takes from its own clock (updated_at, finished_at) can't be predicted when it
+// doesn't share the test's clock: compare it only when told to.
+std::vector<FieldDifference> task_differences(const Task& model, const Task& backend,
+                                              bool compare_updated_at);
+std::vector<FieldDifference> result_differences(const TaskResult& model, const TaskResult& backend,
+                                                bool compare_finished_at);
+
 // One step of a sequence, as the checks need it to name the requirement a difference
 // breaks.
 struct Step {
