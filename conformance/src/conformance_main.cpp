@@ -117,16 +117,23 @@ std::vector<BackendScheme> reference_schemes() {
 }
 
 int conformance_main(int argc, char** argv, std::vector<BackendScheme> schemes) {
+  // Messages and --help name the program as it was started (an out-of-tree driver built
+  // on this function has its own name).
+  const std::string program =
+      argc > 0 && argv[0] != nullptr && *argv[0] != '\0'
+          ? fs::path(argv[0]).filename().string()
+          : std::string("taskstore-conformance");
   CommandLine cli;
   CLI::App app{"Runs the taskstore storage-conformance suite against one or more backends "
                "and prints a verdict for every requirement of spec/requirements.md.\n"
                "Exit codes: 0 every requirement passed, 1 a requirement failed or was not "
                "checked, 2 usage or setup error. --gtest_* flags are passed to googletest.",
-               "taskstore-conformance"};
-  std::string backend_help = "Backend to test (repeatable; default: every backend below on "
-                             "temporary paths):";
+               program};
+  std::string backend_help = "Backend to test (repeatable; default: every backend below "
+                             "marked *, on temporary paths):";
   for (const auto& s : schemes) {
-    backend_help += "\n  " + s.name + (s.arg_help.empty() ? "" : ":" + s.arg_help) + "  " + s.help;
+    backend_help += "\n  " + s.name + (s.arg_help.empty() ? "" : ":" + s.arg_help) +
+                    (s.default_arg ? " *" : "") + "  " + s.help;
   }
   app.add_option("--backend", cli.backends, backend_help);
   app.add_option("--report", cli.reports,
@@ -149,12 +156,12 @@ int conformance_main(int argc, char** argv, std::vector<BackendScheme> schemes) 
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::cerr << "taskstore-conformance: " << e.what() << "\n";
+    std::cerr << program << ": " << e.what() << "\n";
     return kExitUsage;
   }
   for (const auto& extra : app.remaining()) {
     if (extra.rfind("--gtest_", 0) != 0) {
-      std::cerr << "taskstore-conformance: unknown argument '" << extra
+      std::cerr << program << ": unknown argument '" << extra
                 << "' (see --help)\n";
       return kExitUsage;
     }
@@ -175,13 +182,13 @@ int conformance_main(int argc, char** argv, std::vector<BackendScheme> schemes) 
       }
     }
   } catch (const std::invalid_argument& e) {
-    std::cerr << "taskstore-conformance: " << e.what() << "\n";
+    std::cerr << program << ": " << e.what() << "\n";
     return kExitUsage;
   }
   try {
     select_requirements(cli.filters);
   } catch (const std::invalid_argument& e) {
-    std::cerr << "taskstore-conformance: --filter: " << e.what() << "\n";
+    std::cerr << program << ": --filter: " << e.what() << "\n";
     return kExitUsage;
   }
 
@@ -206,7 +213,7 @@ int conformance_main(int argc, char** argv, std::vector<BackendScheme> schemes) 
       register_backend(std::move(backend));
     }
   } catch (const std::exception& e) {
-    std::cerr << "taskstore-conformance: " << e.what() << "\n";
+    std::cerr << program << ": " << e.what() << "\n";
     return kExitUsage;
   }
 
@@ -231,7 +238,7 @@ int conformance_main(int argc, char** argv, std::vector<BackendScheme> schemes) 
   auto* verdicts = new VerdictCollector;  // owned by googletest once appended
   listeners.Append(verdicts);
 
-  std::cout << "taskstore-conformance: testing";
+  std::cout << program << ": testing";
   for (const auto& name : backend_names) std::cout << " " << name;
   if (scratch) std::cout << " (stores under " << scratch->path().string() << ")";
   std::cout << std::endl;
@@ -245,7 +252,7 @@ int conformance_main(int argc, char** argv, std::vector<BackendScheme> schemes) 
   try {
     for (const auto& report : reports) write_report(report, rows, backend_names);
   } catch (const std::exception& e) {
-    std::cerr << "taskstore-conformance: " << e.what() << "\n";
+    std::cerr << program << ": " << e.what() << "\n";
     return kExitUsage;
   }
   const bool ok = gtest_status == 0 && summary.failed == 0 && summary.unchecked == 0;
