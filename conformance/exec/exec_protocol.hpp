@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "taskstore/task.hpp"
+#include "taskstore/validation.hpp"
 
 namespace taskstore::conformance::exec_detail {
 
@@ -23,9 +24,8 @@ class ProtocolError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// Strict UTF-8 (no overlong forms, no surrogates, nothing above U+10FFFF), as
-// validate_task_id and JSON require.
-bool is_valid_utf8(std::string_view text);
+// Strict UTF-8, as validate_task_id and JSON require: the spec's own check.
+using taskstore::is_valid_utf8;
 
 std::string encode_base64(std::string_view bytes);
 // Throws ProtocolError naming `what` for anything but canonical, padded base64.

@@ -8,6 +8,9 @@
 
 namespace taskstore {
 
+// Strict UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF.
+bool is_valid_utf8(std::string_view text);
+
 // A task id: 1 to Task::kMaxIdBytes bytes of valid UTF-8 without NUL.
 void validate_task_id(std::string_view operation, std::string_view id);
 

@@ -13,7 +13,8 @@ namespace {
   throw InvalidArgumentError(std::string(operation) + ": " + what);
 }
 
-// Strict UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF.
+}  // namespace
+
 bool is_valid_utf8(std::string_view s) {
   std::size_t i = 0;
   while (i < s.size()) {
@@ -49,8 +50,6 @@ bool is_valid_utf8(std::string_view s) {
   }
   return true;
 }
-
-}  // namespace
 
 void validate_task_id(std::string_view operation, std::string_view id) {
   if (id.empty()) reject(operation, "task id is empty");
