@@ -25,11 +25,8 @@ namespace {
 
 constexpr std::size_t kMaxLine = std::size_t{64} << 20;
 
-int millis_until(SteadyTime deadline) {
-  const auto left =
-      std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-  return static_cast<int>(std::clamp<std::int64_t>(left.count(), 0, INT_MAX));
-}
+using detail::millis_until;
+using detail::wait_until_reapable;
 
 // Waits for `fd` to become ready for `events`; false once the deadline passed.
 bool wait_ready(int fd, short events, SteadyTime deadline) {
@@ -72,30 +69,6 @@ class SigpipeGuard {
   sigset_t old_;
   bool was_pending_ = false;
 };
-
-// Waits until `pid` can be reaped or the deadline passes (pidfd where the kernel has
-// them, else short pauses that only bound the wait).
-bool wait_until_reapable(pid_t pid, SteadyTime deadline) {
-#ifdef SYS_pidfd_open
-  const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
-  if (pidfd >= 0) {
-    const bool ready = wait_ready(pidfd, POLLIN, deadline);
-    ::close(pidfd);
-    return ready;
-  }
-#endif
-  auto pause = std::chrono::microseconds(200);
-  for (;;) {
-    siginfo_t info{};
-    if (::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
-        info.si_pid == pid) {
-      return true;
-    }
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(pause);
-    pause = std::min(pause * 2, std::chrono::microseconds(20'000));
-  }
-}
 
 // `exec COMMAND` when COMMAND is one simple command, so the shell replaces itself with the
 // driver and the driver itself has the death signal (which a fork does not pass on).

@@ -16,8 +16,6 @@
 
 namespace taskstore::conformance::detail {
 
-namespace {
-
 // Milliseconds left until `deadline`, for poll(2): 0 once it has passed.
 int millis_until(SteadyTime deadline) {
   const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline -
@@ -54,8 +52,6 @@ bool wait_until_reapable(pid_t pid, SteadyTime deadline) {
     pause = std::min(pause * 2, std::chrono::microseconds(20'000));
   }
 }
-
-}  // namespace
 
 Fd& Fd::operator=(Fd&& other) noexcept {
   if (this != &other) {

@@ -16,6 +16,12 @@ namespace taskstore::conformance::detail {
 
 using SteadyTime = std::chrono::steady_clock::time_point;
 
+// Milliseconds left until `deadline`, for poll(2): 0 once it has passed.
+int millis_until(SteadyTime deadline);
+
+// Waits until `pid` can be reaped without blocking, or the deadline passes.
+bool wait_until_reapable(pid_t pid, SteadyTime deadline);
+
 // An owned file descriptor.
 class Fd {
  public:

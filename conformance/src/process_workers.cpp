@@ -24,6 +24,7 @@ namespace {
 using detail::ChildProcess;
 using detail::Fd;
 using detail::LineReader;
+using detail::millis_until;
 using detail::Pipe;
 using detail::SteadyTime;
 using detail::write_line;
@@ -35,12 +36,6 @@ using detail::write_line;
 constexpr std::string_view kClaimed = "C ";
 constexpr std::string_view kEnqueued = "Q ";
 constexpr std::string_view kFailed = "E ";
-
-int millis_until(SteadyTime deadline) {
-  const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline -
-                                                                 std::chrono::steady_clock::now());
-  return static_cast<int>(std::clamp<std::int64_t>(left.count(), 0, INT_MAX));
-}
 
 // One line of an error message, so a report line stays one line.
 std::string one_line(std::string text) {
