@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 
+#include "taskstore/group_commit.hpp"
 #include "taskstore/storage.hpp"
 
 struct sqlite3;
@@ -31,6 +32,10 @@ struct SqliteStorageOptions {
   std::chrono::milliseconds busy_timeout{5000};
   int busy_retries = 20;
   Clock clock = system_clock();  // stamps updated_at/finished_at without a `now`
+  // Group commit: write operations that arrive while a commit is under way share the next
+  // one (one transaction, one sync), each in its own savepoint, so a failure still fails
+  // only its own operation. This caps a group's size; 1 commits every write alone.
+  std::size_t max_group_size = 256;
 };
 
 class SqliteStorage final : public BaseStorage {
@@ -53,6 +58,9 @@ class SqliteStorage final : public BaseStorage {
 
   // The database file, for backend-specific tests and tools.
   const std::filesystem::path& path() const;
+
+  // How many write operations shared how many commits so far.
+  GroupCommitStats group_commit_stats() const;
 
   // Runs `use` on the calling thread with one of the backend's own connections checked
   // out (none of the backend's operations uses it meanwhile), for backend-specific tests

@@ -121,6 +121,9 @@ class Connection {
 
   // Ends an open transaction without keeping any of it; a no-op outside one.
   void rollback_if_open() noexcept;
+  // True between BEGIN and the COMMIT or ROLLBACK (SQLite may roll back by itself after
+  // some errors, such as a full disk).
+  bool in_transaction() const { return sqlite3_get_autocommit(db_.get()) == 0; }
 
   // Runs `body`; while it fails with BusyError, rolls back, sleeps a little longer each
   // time and runs it again, up to busy_retries times; then StorageError("... locked").
@@ -128,7 +131,8 @@ class Connection {
   std::invoke_result_t<Body&> retry_busy(Body&& body);
 
   // `body` inside BEGIN IMMEDIATE ... COMMIT, the whole transaction retried while busy.
-  // An exception from `body` rolls back.
+  // An exception from `body` rolls back. Inside a transaction that is already open (a
+  // commit group's), runs just `body`: the group owns the commit and the retries.
   template <typename Body>
   std::invoke_result_t<Body&> write_transaction(Body&& body);
 
@@ -180,6 +184,7 @@ std::invoke_result_t<Body&> Connection::retry_busy(Body&& body) {
 
 template <typename Body>
 std::invoke_result_t<Body&> Connection::write_transaction(Body&& body) {
+  if (in_transaction()) return body();
   return retry_busy([&]() -> std::invoke_result_t<Body&> {
     Transaction transaction(*this);
     if constexpr (std::is_void_v<std::invoke_result_t<Body&>>) {

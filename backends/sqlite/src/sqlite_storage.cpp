@@ -10,6 +10,8 @@
 #include "connection_pool.hpp"
 #include "queries.hpp"
 #include "schema.hpp"
+#include "write_group.hpp"
+#include "taskstore/group_commit.hpp"
 #include "taskstore/offload.hpp"
 #include "taskstore/validation.hpp"
 
@@ -45,7 +47,12 @@ class SqliteStorage::Impl {
       : options_(std::move(options)),
         clock_(options_.clock ? options_.clock : system_clock()),
         connections_(open_connections(options_, std::max<std::size_t>(options_.connections, 1))),
-        threads_(std::max<std::size_t>(options_.connections, 1)) {}
+        threads_(std::max<std::size_t>(options_.connections, 1)),
+        writes_(threads_.get_executor(), options_.max_group_size,
+                [this](std::span<sqlite::WriteOperation* const> group) {
+                  auto lease = connections_.checkout("commit");
+                  sqlite::commit_write_group(*lease, group);
+                }) {}
 
   ~Impl() { threads_.join(); }  // before connections_ goes: no work may still hold one
 
@@ -64,6 +71,18 @@ class SqliteStorage::Impl {
       return work(*lease);
     });
   }
+
+  // Like run(), for an operation that writes: it joins the next commit group, and the
+  // caller resumes once that group is committed.
+  template <typename Work>
+  Awaitable<std::invoke_result_t<Work&, sqlite::Connection&>> write(std::string_view operation,
+                                                                    std::string task_id,
+                                                                    Work work) {
+    check_process(operation);
+    return writes_.submit(operation, std::move(task_id), std::move(work));
+  }
+
+  GroupCommitStats group_commit_stats() const { return writes_.stats(); }
 
   // A child forked from the opening process has no pool threads (work would never run)
   // and must not use the parent's SQLite connections: it opens its own instance.
@@ -85,6 +104,7 @@ class SqliteStorage::Impl {
   const Clock clock_;
   sqlite::ConnectionPool connections_;
   boost::asio::thread_pool threads_;
+  GroupCommit<sqlite::Connection> writes_;
   const pid_t owner_ = ::getpid();
 };
 
@@ -95,6 +115,8 @@ SqliteStorage::~SqliteStorage() = default;
 
 const std::filesystem::path& SqliteStorage::path() const { return impl_->path(); }
 
+GroupCommitStats SqliteStorage::group_commit_stats() const { return impl_->group_commit_stats(); }
+
 void SqliteStorage::with_native_connection(const std::function<void(sqlite3*)>& use) const {
   auto lease = impl_->connections().checkout("native");
   use(lease->native());
@@ -103,7 +125,7 @@ void SqliteStorage::with_native_connection(const std::function<void(sqlite3*)>& 
 Awaitable<std::string> SqliteStorage::enqueue(Task task) {
   validate_new_task(task);
   std::string id = task.id;
-  auto op = impl_->run("enqueue", id, [task = std::move(task)](sqlite::Connection& connection) {
+  auto op = impl_->write("enqueue", id, [task = std::move(task)](sqlite::Connection& connection) {
     sqlite::insert_task(connection, task);
   });
   co_await std::move(op);
@@ -111,7 +133,7 @@ Awaitable<std::string> SqliteStorage::enqueue(Task task) {
 }
 
 Awaitable<std::optional<Task>> SqliteStorage::dequeue(Timestamp now) {
-  auto op = impl_->run("dequeue", {}, [now](sqlite::Connection& connection) {
+  auto op = impl_->write("dequeue", {}, [now](sqlite::Connection& connection) {
     return sqlite::claim_due_task(connection, now);
   });
   co_return co_await std::move(op);
@@ -119,7 +141,7 @@ Awaitable<std::optional<Task>> SqliteStorage::dequeue(Timestamp now) {
 
 Awaitable<void> SqliteStorage::mark_running(std::string task_id) {
   validate_task_id("mark_running", task_id);
-  auto op = impl_->run("mark_running", task_id,
+  auto op = impl_->write("mark_running", task_id,
                        [task_id, now = impl_->now()](sqlite::Connection& connection) {
                          sqlite::set_running(connection, task_id, now);
                        });
@@ -128,7 +150,7 @@ Awaitable<void> SqliteStorage::mark_running(std::string task_id) {
 
 Awaitable<void> SqliteStorage::mark_done(std::string task_id, TaskResult result) {
   validate_success_result(task_id, result);
-  auto op = impl_->run(
+  auto op = impl_->write(
       "mark_done", task_id,
       [task_id, result = std::move(result), now = impl_->now()](sqlite::Connection& connection) {
         sqlite::complete_task(connection, task_id, result, now);
@@ -145,7 +167,7 @@ Awaitable<std::optional<TaskResult>> SqliteStorage::get_result(std::string task_
 }
 
 Awaitable<std::size_t> SqliteStorage::purge_results(Timestamp older_than) {
-  auto op = impl_->run("purge_results", {}, [older_than](sqlite::Connection& connection) {
+  auto op = impl_->write("purge_results", {}, [older_than](sqlite::Connection& connection) {
     return sqlite::delete_results_before(connection, older_than);
   });
   co_return co_await std::move(op);
@@ -154,7 +176,7 @@ Awaitable<std::size_t> SqliteStorage::purge_results(Timestamp older_than) {
 Awaitable<void> SqliteStorage::mark_failed(std::string task_id, std::string error,
                                            bool will_retry) {
   validate_task_id("mark_failed", task_id);
-  auto op = impl_->run("mark_failed", task_id,
+  auto op = impl_->write("mark_failed", task_id,
                        [task_id, error = std::move(error), will_retry,
                         now = impl_->now()](sqlite::Connection& connection) {
                          sqlite::fail_task(connection, task_id, error, will_retry, now);
@@ -172,7 +194,7 @@ Awaitable<std::optional<Task>> SqliteStorage::get_task(std::string task_id) {
 
 Awaitable<void> SqliteStorage::reschedule(std::string task_id, Timestamp new_eta) {
   validate_task_id("reschedule", task_id);
-  auto op = impl_->run("reschedule", task_id,
+  auto op = impl_->write("reschedule", task_id,
                        [task_id, new_eta, now = impl_->now()](sqlite::Connection& connection) {
                          sqlite::set_eta(connection, task_id, new_eta, now);
                        });

@@ -1,0 +1,100 @@
+#include "write_group.hpp"
+
+#include <exception>
+#include <string>
+#include <vector>
+
+namespace taskstore::sqlite {
+
+namespace {
+
+enum class Attempt { committed, restart };
+
+// One try at the group. An operation whose failure took the whole transaction with it
+// (SQLite rolls back by itself after e.g. SQLITE_FULL) is marked `excluded` and the group
+// starts over without it: the others were undone through no fault of their own.
+Attempt try_group(Connection& connection, std::span<WriteOperation* const> group,
+                  std::vector<bool>& excluded) {
+  // A lone operation needs no savepoint: if it fails, the transaction is simply not
+  // committed. Savepoints cost two statements per operation.
+  std::size_t live = 0;
+  for (bool skip : excluded) live += skip ? 0 : 1;
+  const bool savepoints = live > 1;
+
+  // Errors outside any one operation (BEGIN, COMMIT) name the operation when it is alone.
+  if (live == 1) {
+    for (std::size_t i = 0; i < group.size(); ++i) {
+      if (!excluded[i]) connection.set_operation(group[i]->name(), group[i]->task_id());
+    }
+  } else {
+    connection.set_operation("commit");
+  }
+  Transaction transaction(connection);
+  bool any_committed = false;
+  for (std::size_t i = 0; i < group.size(); ++i) {
+    if (excluded[i]) continue;
+    WriteOperation& operation = *group[i];
+    operation.reset();
+    connection.set_operation(operation.name(), operation.task_id());
+    if (savepoints) connection.statement("SAVEPOINT operation")->step();
+    try {
+      operation.apply(connection);
+    } catch (const BusyError&) {
+      throw;  // the group as a whole waits and runs again
+    } catch (...) {
+      operation.fail(std::current_exception());
+      if (!connection.in_transaction()) {
+        excluded[i] = true;
+        return Attempt::restart;
+      }
+      if (savepoints) connection.statement("ROLLBACK TO operation")->step();
+    }
+    if (savepoints) connection.statement("RELEASE operation")->step();
+    any_committed = any_committed || !operation.failed();
+  }
+  if (!any_committed) return Attempt::committed;  // nothing to keep: the destructor rolls back
+  if (live > 1) connection.set_operation("commit");
+  transaction.commit();
+  return Attempt::committed;
+}
+
+// The group's error as `operation`'s own: same type, and a message that starts by naming
+// the operation and its task, as every error of the backend does.
+std::exception_ptr error_of(const WriteOperation& operation, std::size_t group_size) {
+  std::string about(operation.name());
+  if (!operation.task_id().empty()) about += " of task '" + operation.task_id() + "'";
+  about += " (one of " + std::to_string(group_size) + " writes committed together): ";
+  try {
+    throw;
+  } catch (const CorruptionError& e) {
+    return std::make_exception_ptr(CorruptionError(about + e.what()));
+  } catch (const std::exception& e) {
+    return std::make_exception_ptr(StorageError(about + e.what()));
+  } catch (...) {
+    return std::make_exception_ptr(StorageError(about + "unknown error"));
+  }
+}
+
+}  // namespace
+
+void commit_write_group(Connection& connection, std::span<WriteOperation* const> group) {
+  std::vector<bool> excluded(group.size(), false);
+  try {
+    connection.retry_busy([&] {
+      while (try_group(connection, group, excluded) == Attempt::restart) {
+      }
+    });
+  } catch (...) {
+    // Locked for good, or BEGIN/COMMIT failed: nothing that was not excluded is durable.
+    std::vector<WriteOperation*> lost;
+    for (std::size_t i = 0; i < group.size(); ++i) {
+      if (!excluded[i]) lost.push_back(group[i]);
+    }
+    for (WriteOperation* operation : lost) {
+      operation->fail(lost.size() == 1 ? std::current_exception()
+                                       : error_of(*operation, lost.size()));
+    }
+  }
+}
+
+}  // namespace taskstore::sqlite

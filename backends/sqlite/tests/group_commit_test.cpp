@@ -1,0 +1,213 @@
+// Group commit (SQL-8): writes that queue up behind a commit share the next one, and each
+// caller still gets its own outcome. The tests hold the database's write lock from a raw
+// connection so that the backend's first commit waits and the other writes queue behind
+// it; the groups are then read from the backend's counters, not inferred from timing.
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <thread>
+
+#include "test_support.hpp"
+
+namespace taskstore::sqlite_test {
+namespace {
+
+using namespace std::chrono_literals;
+
+// A write under test, and the outcome it must have whatever group it lands in.
+struct Write {
+  std::string label;
+  std::function<Awaitable<void>(SqliteStorage&)> run;
+  std::string expected;  // "ok", "not found", "conflict"
+};
+
+std::vector<Write> mixed_writes() {
+  return {
+      {"mark_running a", [](SqliteStorage& s) { return s.mark_running("a"); }, "ok"},
+      {"mark_running missing", [](SqliteStorage& s) { return s.mark_running("missing"); },
+       "not found"},
+      {"enqueue a again",
+       [](SqliteStorage& s) -> Awaitable<void> {
+         Task task = make_task("a");
+         co_await s.enqueue(std::move(task));
+       },
+       "conflict"},
+      {"enqueue d",
+       [](SqliteStorage& s) -> Awaitable<void> {
+         Task task = make_task("d");
+         co_await s.enqueue(std::move(task));
+       },
+       "ok"},
+      {"mark_done b",
+       [](SqliteStorage& s) {
+         TaskResult result{.task_id = "b",
+                           .status = TaskStatus::SUCCESS,
+                           .value = to_bytes("42"),
+                           .error = {},
+                           .finished_at = at(6000)};
+         return s.mark_done("b", std::move(result));
+       },
+       "ok"},
+      {"reschedule c", [](SqliteStorage& s) { return s.reschedule("c", at(7000)); }, "ok"},
+      {"mark_failed missing2",
+       [](SqliteStorage& s) { return s.mark_failed("missing2", "boom", false); }, "not found"},
+  };
+}
+
+std::string outcome_of(std::exception_ptr error) {
+  if (!error) return "ok";
+  try {
+    std::rethrow_exception(error);
+  } catch (const NotFoundError&) {
+    return "not found";
+  } catch (const ConflictError&) {
+    return "conflict";
+  } catch (const std::exception& e) {
+    return std::string("other error: ") + e.what();
+  }
+}
+
+class SqliteGroupCommit : public ::testing::Test {
+ protected:
+  SqliteStorageOptions options(std::size_t max_group_size) const {
+    auto result = options_for(db_, at(5000));
+    result.max_group_size = max_group_size;
+    return result;
+  }
+
+  void preload(SqliteStorage& storage) {
+    for (const char* id : {"a", "b", "c"}) sync_wait(io_, storage.enqueue(make_task(id)));
+  }
+
+  // Starts every write while a raw connection holds the write lock, waits until the
+  // backend's first group is stuck on the lock and all the other writes are queued (or
+  // `stop_waiting` says to give up waiting), releases the lock and runs everything to the
+  // end. Returns each write's outcome, by label.
+  std::map<std::string, std::string> run_behind_lock(SqliteStorage& storage,
+                                                     const std::vector<Write>& writes,
+                                                     bool release_lock = true) {
+    std::map<std::string, std::exception_ptr> errors;
+    std::map<std::string, bool> done;
+    RawDb holder(db_);
+    holder.exec("BEGIN IMMEDIATE");
+    const GroupCommitStats before = storage.group_commit_stats();
+    io_.restart();  // sync_wait leaves it stopped
+    for (const Write& write : writes) {
+      asio::co_spawn(
+          io_,
+          [&storage, &write]() -> Awaitable<void> { co_await write.run(storage); },
+          [&errors, &done, label = write.label](std::exception_ptr error) {
+            errors[label] = error;
+            done[label] = true;
+          });
+    }
+    std::thread runner([this] { io_.run(); });
+    // Bounded so a bug shows as a failure, not a hang; never a claim about speed.
+    const auto give_up = std::chrono::steady_clock::now() + 60s;
+    for (;;) {
+      const GroupCommitStats now = storage.group_commit_stats();
+      const bool all_queued = now.groups == before.groups + 1 &&
+                              now.operations + now.waiting == before.operations + writes.size();
+      if (all_queued || std::chrono::steady_clock::now() > give_up) break;
+      std::this_thread::sleep_for(1ms);
+    }
+    if (release_lock) holder.exec("ROLLBACK");
+    runner.join();
+    if (!release_lock) holder.exec("ROLLBACK");
+    io_.restart();
+    std::map<std::string, std::string> outcomes;
+    for (const Write& write : writes) {
+      EXPECT_TRUE(done[write.label]) << write.label << " never finished";
+      outcomes[write.label] = outcome_of(errors[write.label]);
+    }
+    return outcomes;
+  }
+
+  // The state the mixed writes must leave, read through a fresh instance so it is what
+  // reached the database file.
+  void expect_mixed_writes_durable() {
+    SqliteStorage reopened(options(1));
+    const auto a = sync_wait(io_, reopened.get_task("a"));
+    ASSERT_TRUE(a.has_value());
+    EXPECT_EQ(a->status, TaskStatus::RUNNING);
+    EXPECT_EQ(sync_wait(io_, reopened.get_task("b"))->status, TaskStatus::SUCCESS);
+    const auto b_result = sync_wait(io_, reopened.get_result("b"));
+    ASSERT_TRUE(b_result.has_value());
+    EXPECT_EQ(b_result->value, to_bytes("42"));
+    const auto c = sync_wait(io_, reopened.get_task("c"));
+    EXPECT_EQ(c->status, TaskStatus::PENDING);
+    EXPECT_EQ(c->eta, at(7000));
+    EXPECT_TRUE(sync_wait(io_, reopened.get_task("d")).has_value());
+    EXPECT_FALSE(sync_wait(io_, reopened.get_task("missing")).has_value());
+    EXPECT_FALSE(sync_wait(io_, reopened.get_result("missing2")).has_value());
+  }
+
+  TempDir dir_;
+  std::filesystem::path db_ = dir_.path() / "q.db";
+  asio::io_context io_;
+};
+
+// Checks: SQL-8, ERR-1
+TEST_F(SqliteGroupCommit, WritesQueuedBehindACommitShareOneAndKeepTheirOwnOutcomes) {
+  SqliteStorage storage(options(256));
+  preload(storage);
+  const GroupCommitStats before = storage.group_commit_stats();
+  const auto writes = mixed_writes();
+  const auto outcomes = run_behind_lock(storage, writes);
+  for (const Write& write : writes) EXPECT_EQ(outcomes.at(write.label), write.expected) << write.label;
+
+  // The first write waited on the lock alone; the six behind it shared one commit.
+  const GroupCommitStats after = storage.group_commit_stats();
+  EXPECT_EQ(after.operations - before.operations, writes.size());
+  EXPECT_EQ(after.groups - before.groups, 2u);
+  EXPECT_EQ(after.largest_group, writes.size() - 1);
+  expect_mixed_writes_durable();
+}
+
+// Checks: SQL-8
+TEST_F(SqliteGroupCommit, AGroupSizeOfOneCommitsEveryWriteAlone) {
+  SqliteStorage storage(options(1));
+  preload(storage);
+  const GroupCommitStats before = storage.group_commit_stats();
+  const auto writes = mixed_writes();
+  const auto outcomes = run_behind_lock(storage, writes);
+  for (const Write& write : writes) EXPECT_EQ(outcomes.at(write.label), write.expected) << write.label;
+  const GroupCommitStats after = storage.group_commit_stats();
+  EXPECT_EQ(after.groups - before.groups, writes.size());
+  EXPECT_EQ(after.largest_group, 1u);
+  expect_mixed_writes_durable();
+}
+
+// Checks: SQL-8, SQL-3, ERR-2
+TEST_F(SqliteGroupCommit, ACommitThatFailsFailsEveryWriteInItNamingEachOne) {
+  // A short budget, and the lock is held until every group has given up.
+  auto opts = options(256);
+  opts.busy_timeout = 50ms;
+  opts.busy_retries = 1;
+  SqliteStorage storage(opts);
+  preload(storage);
+  const std::vector<Write> writes = {
+      {"mark_running a", [](SqliteStorage& s) { return s.mark_running("a"); }, ""},
+      {"mark_running b", [](SqliteStorage& s) { return s.mark_running("b"); }, ""},
+      {"reschedule c", [](SqliteStorage& s) { return s.reschedule("c", at(9000)); }, ""},
+  };
+  const auto outcomes = run_behind_lock(storage, writes, /*release_lock=*/false);
+  const std::map<std::string, std::string> named = {{"mark_running a", "mark_running of task 'a'"},
+                                                    {"mark_running b", "mark_running of task 'b'"},
+                                                    {"reschedule c", "reschedule of task 'c'"}};
+  for (const auto& [label, expected_name] : named) {
+    const std::string& outcome = outcomes.at(label);
+    EXPECT_NE(outcome.find("other error: " + expected_name), std::string::npos) << outcome;
+    EXPECT_NE(outcome.find("locked"), std::string::npos) << outcome;
+    EXPECT_NE(outcome.find(db_.string()), std::string::npos) << outcome;
+  }
+  // Nothing of the failed groups reached the database.
+  EXPECT_EQ(sync_wait(io_, storage.get_task("a"))->status, TaskStatus::PENDING);
+  EXPECT_EQ(sync_wait(io_, storage.get_task("c"))->eta, make_task("c").eta);
+}
+
+}  // namespace
+}  // namespace taskstore::sqlite_test

@@ -1,0 +1,243 @@
+#pragma once
+// GroupCommit: lets the write operations of concurrent callers share one commit (one
+// SQLite transaction, one round of fsyncs) instead of paying for one each.
+//
+// A caller's operation is queued, and the caller waits. Whichever pool thread finds no
+// group in progress becomes the leader: it takes every queued operation (up to a limit)
+// and hands them, in the order they arrived, to the backend's `commit_group`, which
+// applies each one, records a failure against that operation alone, and makes the whole
+// group durable. Only then is each caller resumed, with its own result or error. The
+// leader goes on with whatever queued up meanwhile, so the busier the store, the bigger
+// the groups. A follower never blocks a pool thread: it queues its operation and returns.
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/execution/outstanding_work.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/prefer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "taskstore/storage.hpp"
+
+namespace taskstore {
+
+// Counts since the store opened; for tests and benchmarks.
+struct GroupCommitStats {
+  std::uint64_t operations = 0;     // write operations committed or failed
+  std::uint64_t groups = 0;         // commits (groups) they took
+  std::uint64_t largest_group = 0;  // operations in the biggest group
+  std::uint64_t waiting = 0;        // operations queued for the next group right now
+};
+
+// `Resource` is what an operation works on (e.g. a database connection).
+template <typename Resource>
+class GroupCommit {
+ public:
+  // One queued write operation.
+  class Operation {
+   public:
+    Operation(std::string_view name, std::string task_id)
+        : name_(name), task_id_(std::move(task_id)) {}
+    virtual ~Operation() = default;
+
+    // Applies the operation inside the open group. An exception fails this operation;
+    // `commit_group` decides what it means for the group.
+    virtual void apply(Resource& resource) = 0;
+    // Forgets the outcome of an earlier attempt (the group is being run again).
+    void reset() {
+      error_ = nullptr;
+      clear_result();
+    }
+    void fail(std::exception_ptr error) { error_ = std::move(error); }
+    bool failed() const { return error_ != nullptr; }
+
+    // The operation's name (a string literal such as "mark_done") and task id (may be
+    // empty), for error messages.
+    std::string_view name() const { return name_; }
+    const std::string& task_id() const { return task_id_; }
+
+    // Resumes the caller with the outcome; called once, after the group is durable.
+    virtual void finish() = 0;
+
+   protected:
+    virtual void clear_result() = 0;
+    std::exception_ptr error_;
+
+   private:
+    std::string_view name_;
+    std::string task_id_;
+  };
+
+  // Applies `group` (never empty) and makes it durable, or fails every operation it could
+  // not make durable. Runs on a pool thread; one group at a time per GroupCommit.
+  using CommitGroup = std::function<void(std::span<Operation* const> group)>;
+
+  // `max_group` caps the operations one commit may carry (1 turns grouping off).
+  template <typename PoolExecutor>
+  GroupCommit(PoolExecutor pool, std::size_t max_group, CommitGroup commit_group)
+      : post_to_pool_([pool](std::function<void()> work) mutable {
+          boost::asio::post(pool, std::move(work));
+        }),
+        max_group_(std::max<std::size_t>(max_group, 1)),
+        commit_group_(std::move(commit_group)) {}
+
+  GroupCommit(const GroupCommit&) = delete;
+  GroupCommit& operator=(const GroupCommit&) = delete;
+
+  // Queues `work(resource)` as operation `name` (a string literal) on `task_id` and
+  // resumes the awaiting coroutine on its own executor once the group holding it is
+  // durable, with work's result or the operation's error.
+  template <typename Work>
+  Awaitable<std::invoke_result_t<Work&, Resource&>> submit(std::string_view name,
+                                                          std::string task_id, Work work) {
+    namespace asio = boost::asio;
+    using Result = std::invoke_result_t<Work&, Resource&>;
+    using Slot = typename Job<Work>::Slot;
+
+    auto initiate = [this, name, &task_id, &work](auto handler) mutable {
+      auto home = asio::prefer(asio::get_associated_executor(handler),
+                               asio::execution::outstanding_work.tracked);
+      using Handler = decltype(handler);
+      using Home = decltype(home);
+      auto job = std::make_shared<JobWith<Work, Handler, Home>>(
+          name, std::move(task_id), std::move(work), std::move(handler), std::move(home));
+      // Through the pool, so the caller's thread never runs a group.
+      post_to_pool_([this, job = std::move(job)]() mutable { enqueue(std::move(job)); });
+    };
+
+    Slot slot = co_await asio::async_initiate<decltype(asio::use_awaitable),
+                                              void(std::exception_ptr, Slot)>(
+        std::move(initiate), asio::use_awaitable);
+    if constexpr (!std::is_void_v<Result>) {
+      co_return std::move(*slot);
+    }
+  }
+
+  GroupCommitStats stats() const {
+    std::lock_guard lock(mutex_);
+    GroupCommitStats stats = stats_;
+    stats.waiting = queue_.size();
+    return stats;
+  }
+
+ private:
+  // An operation with its work and result slot; the caller's handler is added by JobWith.
+  template <typename Work>
+  class Job : public Operation {
+   public:
+    using Result = std::invoke_result_t<Work&, Resource&>;
+    // optional<> so Result needn't be default-constructible.
+    using Slot = std::conditional_t<std::is_void_v<Result>, bool, std::optional<Result>>;
+
+    Job(std::string_view name, std::string task_id, Work work)
+        : Operation(name, std::move(task_id)), work_(std::move(work)) {}
+
+    void apply(Resource& resource) override {
+      if constexpr (std::is_void_v<Result>) {
+        work_(resource);
+        slot_ = true;
+      } else {
+        slot_.emplace(work_(resource));
+      }
+    }
+
+   protected:
+    void clear_result() override { slot_ = Slot{}; }
+
+    Work work_;
+    Slot slot_{};
+  };
+
+  template <typename Work, typename Handler, typename Home>
+  class JobWith final : public Job<Work> {
+   public:
+    JobWith(std::string_view name, std::string task_id, Work work, Handler handler, Home home)
+        : Job<Work>(name, std::move(task_id), std::move(work)),
+          handler_(std::move(handler)),
+          home_(std::move(home)) {}
+
+    void finish() override {
+      // A failed operation hands back no result, even one it produced before failing.
+      if (this->error_) this->clear_result();
+      boost::asio::post(home_, [handler = std::move(handler_), error = this->error_,
+                                slot = std::move(this->slot_)]() mutable {
+        std::move(handler)(error, std::move(slot));
+      });
+    }
+
+   private:
+    Handler handler_;
+    Home home_;
+  };
+
+  void enqueue(std::shared_ptr<Operation> operation) {
+    {
+      std::lock_guard lock(mutex_);
+      queue_.push_back(std::move(operation));
+      if (leading_) return;  // the leader will take it into its next group
+      leading_ = true;
+    }
+    lead();
+  }
+
+  // Runs groups until the queue is empty, then gives up the lead.
+  void lead() {
+    std::vector<std::shared_ptr<Operation>> group;
+    std::vector<Operation*> view;
+    for (;;) {
+      group.clear();
+      {
+        std::lock_guard lock(mutex_);
+        if (queue_.empty()) {
+          leading_ = false;
+          return;
+        }
+        const std::size_t take = std::min(queue_.size(), max_group_);
+        for (std::size_t i = 0; i < take; ++i) {
+          group.push_back(std::move(queue_.front()));
+          queue_.pop_front();
+        }
+        stats_.operations += take;
+        stats_.groups += 1;
+        stats_.largest_group = std::max<std::uint64_t>(stats_.largest_group, take);
+      }
+      view.clear();
+      for (const auto& operation : group) view.push_back(operation.get());
+      try {
+        commit_group_(view);
+      } catch (...) {
+        // commit_group is meant to fail operations itself; should it throw, none of the
+        // group is known to be durable, so every operation fails with that error.
+        for (Operation* operation : view) operation->fail(std::current_exception());
+      }
+      for (Operation* operation : view) operation->finish();
+    }
+  }
+
+  std::function<void(std::function<void()>)> post_to_pool_;
+  const std::size_t max_group_;
+  const CommitGroup commit_group_;
+
+  mutable std::mutex mutex_;
+  std::deque<std::shared_ptr<Operation>> queue_;
+  bool leading_ = false;
+  GroupCommitStats stats_;
+};
+
+}  // namespace taskstore
