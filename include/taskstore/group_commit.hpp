@@ -11,6 +11,7 @@
 // the groups. A follower never blocks a pool thread: it queues its operation and returns.
 
 #include <algorithm>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -22,6 +23,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -115,10 +117,8 @@ class GroupCommit {
                                asio::execution::outstanding_work.tracked);
       using Handler = decltype(handler);
       using Home = decltype(home);
-      auto job = std::make_shared<JobWith<Work, Handler, Home>>(
-          name, std::move(task_id), std::move(work), std::move(handler), std::move(home));
-      // Through the pool, so the caller's thread never runs a group.
-      post_to_pool_([this, job = std::move(job)]() mutable { enqueue(std::move(job)); });
+      enqueue(std::make_shared<JobWith<Work, Handler, Home>>(
+          name, std::move(task_id), std::move(work), std::move(handler), std::move(home)));
     };
 
     Slot slot = co_await asio::async_initiate<decltype(asio::use_awaitable),
@@ -186,37 +186,55 @@ class GroupCommit {
     Home home_;
   };
 
+  // On the caller's thread: queuing takes a mutex only briefly. A group in progress will
+  // pick the operation up; otherwise a pool thread is sent to lead, so the caller's
+  // thread never runs a group.
   void enqueue(std::shared_ptr<Operation> operation) {
     {
       std::lock_guard lock(mutex_);
       queue_.push_back(std::move(operation));
-      if (leading_) return;  // the leader will take it into its next group
+      if (leading_) return;
       leading_ = true;
     }
-    lead();
+    post_to_pool_([this] { lead(); });
   }
 
-  // Runs groups until the queue is empty, then gives up the lead.
+  // Takes the next group off the queue into `group`; false once the queue has stayed empty
+  // for a short while (the lead is then given up). Waiting a little before giving up lets
+  // a caller that resumes and writes again find a leader still here, which saves waking
+  // a pool thread for every write of a single busy caller.
+  bool take_group(std::vector<std::shared_ptr<Operation>>& group) {
+    const auto give_up = std::chrono::steady_clock::now() + kLinger;
+    for (;;) {
+      {
+        std::lock_guard lock(mutex_);
+        if (!queue_.empty()) {
+          const std::size_t take = std::min(queue_.size(), max_group_);
+          for (std::size_t i = 0; i < take; ++i) {
+            group.push_back(std::move(queue_.front()));
+            queue_.pop_front();
+          }
+          stats_.operations += take;
+          stats_.groups += 1;
+          stats_.largest_group = std::max<std::uint64_t>(stats_.largest_group, take);
+          return true;
+        }
+        if (std::chrono::steady_clock::now() >= give_up) {
+          leading_ = false;
+          return false;
+        }
+      }
+      std::this_thread::yield();
+    }
+  }
+
+  // Runs groups until the queue stays empty.
   void lead() {
     std::vector<std::shared_ptr<Operation>> group;
     std::vector<Operation*> view;
     for (;;) {
       group.clear();
-      {
-        std::lock_guard lock(mutex_);
-        if (queue_.empty()) {
-          leading_ = false;
-          return;
-        }
-        const std::size_t take = std::min(queue_.size(), max_group_);
-        for (std::size_t i = 0; i < take; ++i) {
-          group.push_back(std::move(queue_.front()));
-          queue_.pop_front();
-        }
-        stats_.operations += take;
-        stats_.groups += 1;
-        stats_.largest_group = std::max<std::uint64_t>(stats_.largest_group, take);
-      }
+      if (!take_group(group)) return;
       view.clear();
       for (const auto& operation : group) view.push_back(operation.get());
       try {
@@ -229,6 +247,8 @@ class GroupCommit {
       for (Operation* operation : view) operation->finish();
     }
   }
+
+  static constexpr std::chrono::microseconds kLinger{50};
 
   std::function<void(std::function<void()>)> post_to_pool_;
   const std::size_t max_group_;

@@ -33,8 +33,8 @@ struct SqliteStorageOptions {
   int busy_retries = 20;
   Clock clock = system_clock();  // stamps updated_at/finished_at without a `now`
   // Group commit: write operations that arrive while a commit is under way share the next
-  // one (one transaction, one sync), each in its own savepoint, so a failure still fails
-  // only its own operation. This caps a group's size; 1 commits every write alone.
+  // one (one transaction, one sync); a failure still fails only its own operation. This
+  // caps a group's size; 1 commits every write alone.
   std::size_t max_group_size = 256;
 };
 

@@ -72,40 +72,45 @@ std::optional<Task> claim_due_task(Connection& connection, Timestamp now) {
   // at the int32 maximum instead of overflowing (DEQ-5).
   // A claimed row that fails to decode is damaged: the claim is undone (a savepoint) and
   // the pick repeated without that row, so one bad row never stops the queue (DEQ-9);
-  // get_task still reports it.
-  static const std::string sql =
+  // get_task still reports it. The plain statement serves the usual case; the one with
+  // an exclusion list only runs once a damaged row has been met.
+  static const std::string set_clause =
       "UPDATE tasks SET status = 'RUNNING', attempts = MIN(attempts + 1, 2147483647), "
-      "updated_at = ?1 "
-      "WHERE seq = (SELECT seq FROM tasks WHERE status = 'PENDING' AND eta <= ?1 "
-      "AND seq NOT IN (SELECT value FROM json_each(?2)) ORDER BY eta, seq LIMIT 1) "
-      "RETURNING " +
-      task_columns() + ", seq";
+      "updated_at = ?1 WHERE seq = (SELECT seq FROM tasks WHERE status = 'PENDING' AND eta <= ?1 ";
+  static const std::string returning = "ORDER BY eta, seq LIMIT 1) RETURNING " + task_columns() + ", seq";
+  static const std::string plain_sql = set_clause + returning;
+  static const std::string excluding_sql =
+      set_clause + "AND seq NOT IN (SELECT value FROM json_each(?2)) " + returning;
+  // Savepoint statements are cached like the others: they run on every claim.
+  static const std::string savepoint = "SAVEPOINT claim", release = "RELEASE claim",
+                           rollback_to = "ROLLBACK TO claim";
+  auto step = [&connection](const std::string& sql) { connection.statement(sql)->step(); };
   return connection.write_transaction([&]() -> std::optional<Task> {
-    std::string damaged = "[]";  // JSON array of the seqs passed over
+    std::string damaged;  // JSON array of the seqs passed over; empty until one is met
     for (;;) {
-      connection.exec("SAVEPOINT claim");
+      step(savepoint);
       std::optional<std::int64_t> damaged_seq;
       {
-        auto stmt = connection.statement(sql);
+        auto stmt = connection.statement(damaged.empty() ? plain_sql : excluding_sql);
         stmt->bind_int64(1, to_micros(now));
-        stmt->bind_text(2, damaged);
+        if (!damaged.empty()) stmt->bind_text(2, damaged);
         if (!stmt->step()) {
-          connection.exec("RELEASE claim");
+          step(release);
           return std::nullopt;
         }
         try {
           Task task = read_task(*stmt);
           stmt->step();  // RETURNING rows are final only once the statement is done
-          connection.exec("RELEASE claim");
+          step(release);
           return task;
         } catch (const CorruptionError&) {
           damaged_seq = stmt->column_int64(stmt->column_count() - 1);
         }
       }  // the statement is reset before the rollback
-      connection.exec("ROLLBACK TO claim");
-      connection.exec("RELEASE claim");
-      damaged.insert(damaged.size() - 1,
-                     (damaged.size() > 2 ? "," : "") + std::to_string(*damaged_seq));
+      step(rollback_to);
+      step(release);
+      damaged = (damaged.empty() ? "[" : damaged.substr(0, damaged.size() - 1) + ",") +
+                std::to_string(*damaged_seq) + "]";
     }
   });
 }

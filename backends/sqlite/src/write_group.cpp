@@ -10,50 +10,49 @@ namespace {
 
 enum class Attempt { committed, restart };
 
-// One try at the group. An operation whose failure took the whole transaction with it
-// (SQLite rolls back by itself after e.g. SQLITE_FULL) is marked `excluded` and the group
-// starts over without it: the others were undone through no fault of their own.
+// One try at the group. Most failures (an unknown id, a duplicate, a damaged row) happen
+// before the operation has written anything, so they need no undo, and the group goes on
+// without savepoints, which would cost two statements per operation. An operation that
+// fails after writing (SQLite's change counter moved), or whose failure took the whole
+// transaction with it (SQLite rolls back by itself after e.g. SQLITE_FULL), is marked
+// `excluded` and the group starts over without it.
 Attempt try_group(Connection& connection, std::span<WriteOperation* const> group,
                   std::vector<bool>& excluded) {
-  // A lone operation needs no savepoint: if it fails, the transaction is simply not
-  // committed. Savepoints cost two statements per operation.
   std::size_t live = 0;
   for (bool skip : excluded) live += skip ? 0 : 1;
-  const bool savepoints = live > 1;
-
   // Errors outside any one operation (BEGIN, COMMIT) name the operation when it is alone.
-  if (live == 1) {
+  auto name_for_commit = [&] {
+    if (live != 1) return connection.set_operation("commit");
     for (std::size_t i = 0; i < group.size(); ++i) {
       if (!excluded[i]) connection.set_operation(group[i]->name(), group[i]->task_id());
     }
-  } else {
-    connection.set_operation("commit");
-  }
+  };
+
+  name_for_commit();
   Transaction transaction(connection);
-  bool any_committed = false;
+  bool any_succeeded = false;
   for (std::size_t i = 0; i < group.size(); ++i) {
     if (excluded[i]) continue;
     WriteOperation& operation = *group[i];
     operation.reset();
     connection.set_operation(operation.name(), operation.task_id());
-    if (savepoints) connection.statement("SAVEPOINT operation")->step();
+    const auto changes_before = sqlite3_total_changes64(connection.native());
     try {
       operation.apply(connection);
+      any_succeeded = true;
     } catch (const BusyError&) {
       throw;  // the group as a whole waits and runs again
     } catch (...) {
       operation.fail(std::current_exception());
-      if (!connection.in_transaction()) {
+      if (!connection.in_transaction() ||
+          sqlite3_total_changes64(connection.native()) != changes_before) {
         excluded[i] = true;
-        return Attempt::restart;
+        return Attempt::restart;  // the destructor rolls back what the group did so far
       }
-      if (savepoints) connection.statement("ROLLBACK TO operation")->step();
     }
-    if (savepoints) connection.statement("RELEASE operation")->step();
-    any_committed = any_committed || !operation.failed();
   }
-  if (!any_committed) return Attempt::committed;  // nothing to keep: the destructor rolls back
-  if (live > 1) connection.set_operation("commit");
+  if (!any_succeeded) return Attempt::committed;  // nothing to keep: the destructor rolls back
+  name_for_commit();
   transaction.commit();
   return Attempt::committed;
 }

@@ -1,7 +1,7 @@
 #pragma once
 // How the SQLite backend commits a group of write operations: all of them in one
-// BEGIN IMMEDIATE ... COMMIT, each inside its own savepoint, so an operation that fails
-// (an unknown id, a duplicate, a damaged row) is undone alone and the others commit.
+// BEGIN IMMEDIATE ... COMMIT, where an operation that fails (an unknown id, a duplicate,
+// a damaged row) leaves no trace and the others commit.
 
 #include <span>
 

@@ -159,11 +159,12 @@ TEST_F(SqliteGroupCommit, WritesQueuedBehindACommitShareOneAndKeepTheirOwnOutcom
   const auto outcomes = run_behind_lock(storage, writes);
   for (const Write& write : writes) EXPECT_EQ(outcomes.at(write.label), write.expected) << write.label;
 
-  // The first write waited on the lock alone; the six behind it shared one commit.
+  // The first group (whatever had queued when a pool thread took the lead) waited on the
+  // lock; everything queued behind it shared the next commit.
   const GroupCommitStats after = storage.group_commit_stats();
   EXPECT_EQ(after.operations - before.operations, writes.size());
-  EXPECT_EQ(after.groups - before.groups, 2u);
-  EXPECT_EQ(after.largest_group, writes.size() - 1);
+  EXPECT_LE(after.groups - before.groups, 2u);
+  EXPECT_GE(after.largest_group, (writes.size() + 1) / 2);
   expect_mixed_writes_durable();
 }
 
@@ -179,6 +180,49 @@ TEST_F(SqliteGroupCommit, AGroupSizeOfOneCommitsEveryWriteAlone) {
   EXPECT_EQ(after.groups - before.groups, writes.size());
   EXPECT_EQ(after.largest_group, 1u);
   expect_mixed_writes_durable();
+}
+
+// Checks: SQL-8, ERR-1
+TEST_F(SqliteGroupCommit, AWriteThatFailsHalfwayIsUndoneAloneAndTheRestCommit) {
+  SqliteStorage storage(options(256));
+  preload(storage);
+  sync_wait(io_, storage.enqueue(make_task("poison")));
+  {
+    // mark_done of "poison" updates its task row, then fails storing the result: a
+    // failure after the operation has written, inside a healthy transaction.
+    RawDb raw(db_);
+    raw.exec(
+        "CREATE TRIGGER poison_result BEFORE INSERT ON results WHEN NEW.task_id = 'poison' "
+        "BEGIN SELECT RAISE(ABORT, 'poisoned result'); END");
+  }
+  auto mark_done = [](std::string id) {
+    return [id](SqliteStorage& s) {
+      TaskResult result{.task_id = id,
+                        .status = TaskStatus::SUCCESS,
+                        .value = to_bytes("42"),
+                        .error = {},
+                        .finished_at = at(6000)};
+      return s.mark_done(id, std::move(result));
+    };
+  };
+  const std::vector<Write> writes = {
+      {"mark_running a", [](SqliteStorage& s) { return s.mark_running("a"); }, "ok"},
+      {"mark_done poison", mark_done("poison"), "poisoned result"},
+      {"mark_done b", mark_done("b"), "ok"},
+      {"reschedule c", [](SqliteStorage& s) { return s.reschedule("c", at(7000)); }, "ok"},
+  };
+  const auto outcomes = run_behind_lock(storage, writes);
+  for (const Write& write : writes) {
+    EXPECT_NE(outcomes.at(write.label).find(write.expected), std::string::npos)
+        << write.label << ": " << outcomes.at(write.label);
+  }
+  SqliteStorage reopened(options(1));
+  // The poisoned task's half-done update was undone; every other write committed.
+  EXPECT_EQ(sync_wait(io_, reopened.get_task("poison"))->status, TaskStatus::PENDING);
+  EXPECT_FALSE(sync_wait(io_, reopened.get_result("poison")).has_value());
+  EXPECT_EQ(sync_wait(io_, reopened.get_task("a"))->status, TaskStatus::RUNNING);
+  EXPECT_EQ(sync_wait(io_, reopened.get_task("b"))->status, TaskStatus::SUCCESS);
+  EXPECT_EQ(sync_wait(io_, reopened.get_task("c"))->eta, at(7000));
 }
 
 // Checks: SQL-8, SQL-3, ERR-2
