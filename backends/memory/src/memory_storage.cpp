@@ -24,17 +24,18 @@ class MemoryStorage::State {
       throw ConflictError("enqueue: task '" + task.id + "' already exists in memory store");
     }
     const std::uint64_t seq = next_seq_++;
-    due_.insert({task.eta, seq, task.id});  // validated: it is PENDING
     std::string id = task.id;
-    tasks_.emplace(id, Entry{std::move(task), seq});
+    const Timestamp eta = task.eta;
+    Entry& entry = tasks_.emplace(id, Entry{std::move(task), seq}).first->second;
+    due_.insert(DueKey{eta, seq, &entry});  // validated: it is PENDING
     return id;
   }
 
   std::optional<Task> dequeue(Timestamp now) {
     std::lock_guard lock(mutex_);
-    if (due_.empty() || std::get<0>(*due_.begin()) > now) return std::nullopt;
-    const auto node = due_.extract(due_.begin());
-    Task& task = tasks_.at(std::get<2>(node.value())).task;
+    if (due_.empty() || due_.begin()->eta > now) return std::nullopt;
+    Task& task = due_.begin()->entry->task;
+    due_.erase(due_.begin());
     task.status = TaskStatus::RUNNING;
     if (task.attempts < std::numeric_limits<std::int32_t>::max()) task.attempts += 1;
     task.updated_at = now;
@@ -100,13 +101,24 @@ class MemoryStorage::State {
     Entry& entry = find("reschedule", id);
     set_status(entry, TaskStatus::PENDING);  // takes it out of the due index at its old eta
     entry.task.eta = new_eta;
-    due_.insert({new_eta, entry.seq, id});
+    due_.insert(DueKey{new_eta, entry.seq, &entry});
   }
 
  private:
   struct Entry {
     Task task;
     std::uint64_t seq;  // enqueue order, the tie-breaker among equal etas
+  };
+
+  // A PENDING task's place in the due order. It points at its entry (unordered_map nodes
+  // never move) instead of copying the id: smaller nodes, and a claim needs no hash lookup.
+  struct DueKey {
+    Timestamp eta;
+    std::uint64_t seq;
+    Entry* entry;
+    bool operator<(const DueKey& other) const {
+      return std::tie(eta, seq) < std::tie(other.eta, other.seq);  // seq is unique
+    }
   };
 
   Entry& find(std::string_view operation, const std::string& id) {
@@ -124,7 +136,7 @@ class MemoryStorage::State {
   void set_status(Entry& entry, TaskStatus status, std::optional<Timestamp> at = {}) {
     const Timestamp updated_at = at ? *at : clock_();  // first: a throwing clock changes nothing
     if (entry.task.status == TaskStatus::PENDING) {
-      due_.erase({entry.task.eta, entry.seq, entry.task.id});
+      due_.erase(DueKey{entry.task.eta, entry.seq, &entry});
     }
     entry.task.status = status;
     entry.task.updated_at = updated_at;
@@ -134,7 +146,7 @@ class MemoryStorage::State {
   std::mutex mutex_;
   std::unordered_map<std::string, Entry> tasks_;
   std::unordered_map<std::string, TaskResult> results_;
-  std::set<std::tuple<Timestamp, std::uint64_t, std::string>> due_;  // PENDING tasks only
+  std::set<DueKey> due_;  // PENDING tasks only
   std::uint64_t next_seq_ = 0;
 };
 
