@@ -7,9 +7,17 @@
 //   dequeue_size/raw_<medium>/tasks:N  the same with the medium's own calls (memory and
 //                                   SQLite: their raw claims read an order too)
 // Each run gets a fresh preloaded store, built before the timer starts and removed after
-// it stops. Threads start together (Google Benchmark's start barrier); with UseRealTime a
-// run's time is the drain's wall time and items_per_second the aggregate claims/s.
+// it stops. A drain's time is taken by hand: from the moment every thread has its
+// contender ready (a barrier) to the moment the last thread finds the store empty, and
+// every thread reports that same span. Google Benchmark's own per-thread real time would
+// let a thread that got the CPU only after the drain was over report almost nothing, which
+// drags the average down and inflates claims/s for fast stores.
+#include <algorithm>
+#include <atomic>
+#include <barrier>
+#include <chrono>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <optional>
 
@@ -31,6 +39,10 @@ struct DrainRun {
   std::string setup_error;
   std::mutex mutex;
   ClaimCount total;
+  std::unique_ptr<std::barrier<>> ready;     // every contender built
+  std::unique_ptr<std::barrier<>> finished;  // every thread done claiming
+  std::chrono::steady_clock::time_point start;
+  std::chrono::steady_clock::time_point end;
 };
 
 void drain_body(benchmark::State& state, DrainRun& run, const DrainTargetFactory& factory,
@@ -40,6 +52,8 @@ void drain_body(benchmark::State& state, DrainRun& run, const DrainTargetFactory
     run.scratch.reset();
     run.setup_error.clear();
     run.total = ClaimCount{};
+    run.start = std::chrono::steady_clock::time_point::max();
+    run.end = {};
     try {
       run.scratch.emplace(settings.root, "dequeue");
       run.target = factory(run.scratch->path(), tasks, settings.payload_bytes);
@@ -47,27 +61,46 @@ void drain_body(benchmark::State& state, DrainRun& run, const DrainTargetFactory
       run.setup_error = e.what();
     }
   }
+  if (state.thread_index() == 0) {
+    const auto threads = static_cast<std::ptrdiff_t>(state.threads());
+    run.ready = std::make_unique<std::barrier<>>(threads);
+    run.finished = std::make_unique<std::barrier<>>(threads);
+  }
   ClaimCount count;
   for (auto _ : state) {
+    // Every thread reaches both barriers, even one that fails, so none waits forever.
     const std::shared_ptr<DrainTarget> target = run.target;
-    if (!target) {
-      fail(state, "setup: " + run.setup_error);
+    std::unique_ptr<Contender> contender;
+    std::string error = target ? "" : "setup: " + run.setup_error;
+    if (target) {
+      try {
+        contender = target->contender();
+      } catch (const std::exception& e) {
+        error = e.what();
+      }
+    }
+    run.ready->arrive_and_wait();
+    const auto started = std::chrono::steady_clock::now();
+    if (contender) {
+      try {
+        count = contender->claim(UINT64_MAX);
+      } catch (const std::exception& e) {
+        error = e.what();
+      }
+    }
+    {
+      std::lock_guard lock(run.mutex);
+      run.start = std::min(run.start, started);
+      run.end = std::max(run.end, std::chrono::steady_clock::now());
+      run.total += count;
+    }
+    run.finished->arrive_and_wait();
+    contender.reset();
+    state.SetIterationTime(std::chrono::duration<double>(run.end - run.start).count());
+    if (!error.empty()) {
+      fail(state, error);
       break;
     }
-    try {
-      state.PauseTiming();
-      auto contender = target->contender();
-      state.ResumeTiming();
-      count = contender->claim(UINT64_MAX);
-      state.PauseTiming();
-      contender.reset();
-      state.ResumeTiming();
-    } catch (const std::exception& e) {
-      fail(state, e.what());
-      break;
-    }
-    std::lock_guard lock(run.mutex);
-    run.total += count;
   }
   state.SetItemsProcessed(static_cast<std::int64_t>(count.claims));
   state.counters["errors"] = static_cast<double>(count.errors);  // summed over threads
@@ -92,7 +125,7 @@ void register_drain(const std::string& name, DrainTargetFactory factory, std::si
   })
       ->Threads(threads)
       ->Iterations(1)
-      ->UseRealTime()
+      ->UseManualTime()
       ->Unit(benchmark::kMillisecond);
 }
 
