@@ -5,11 +5,17 @@
 // and processes sharing the directory (flock, plus a per-process mutex because NFS and SMB
 // turn flock into per-process locks). An instance belongs to the process that opened it:
 // a forked child opens its own (using the parent's raises StorageError).
+//
+// Group commit: write operations that arrive while another group is being committed are
+// applied together in the next group, in arrival order, under one hold of the lock, and
+// made durable by one round of fsyncs; each caller resumes once its own operation is
+// durable, with its own result or error (FILE-6).
 
 #include <cstddef>
 #include <filesystem>
 #include <memory>
 
+#include "taskstore/group_commit.hpp"
 #include "taskstore/storage.hpp"
 
 namespace taskstore {
@@ -18,6 +24,8 @@ struct FileStorageOptions {
   std::filesystem::path directory;  // created (with parents) if missing
   std::size_t io_threads = 2;       // the pool that runs blocking file I/O
   Clock clock = system_clock();     // stamps updated_at/finished_at without a `now`
+  // Most write operations one commit group may carry; 1 writes each alone, directly.
+  std::size_t max_group_size = 256;
 };
 
 class FileStorage final : public BaseStorage {
@@ -36,6 +44,9 @@ class FileStorage final : public BaseStorage {
   Awaitable<void> mark_failed(std::string task_id, std::string error, bool will_retry) override;
   Awaitable<std::optional<Task>> get_task(std::string task_id) override;
   Awaitable<void> reschedule(std::string task_id, Timestamp new_eta) override;
+
+  // Group commit counters since this instance opened; for tests and benchmarks.
+  GroupCommitStats group_commit_stats() const;
 
   // Native handles, for backend-specific tests and tools.
   const std::filesystem::path& directory() const;

@@ -1,5 +1,7 @@
 // FileStorage: runs each FileStore operation on the backend's own pool, so a caller's
-// executor never waits on the disk or on another process's lock.
+// executor never waits on the disk or on another process's lock. Writes go through
+// GroupCommit: those that queue up while a group is being committed share the next one
+// (write_group.hpp); reads run on the pool directly.
 //
 // Each operation names its work lambda before the co_await: g++ 12 destroys a lambda
 // temporary written inside a co_await expression twice (a double free once it captures
@@ -11,9 +13,13 @@
 
 #include <algorithm>
 #include <boost/asio/thread_pool.hpp>
+#include <span>
+#include <type_traits>
 #include <utility>
 
 #include "file_store.hpp"
+#include "write_group.hpp"
+#include "taskstore/group_commit.hpp"
 #include "taskstore/offload.hpp"
 #include "taskstore/validation.hpp"
 
@@ -21,14 +27,18 @@ namespace taskstore {
 
 namespace {
 
+using file_backend::Session;
+
 // Wraps `work` so that an I/O or corruption error also says which operation and task it
 // came from. The message still starts with what the error names (usually a file path);
 // NotFound, Conflict and InvalidArgument errors already name the operation and pass as is.
+// The wrapper takes whatever arguments `work` does (none for reads, the Session for writes).
 template <typename Work>
 auto with_context(std::string context, Work work) {
-  return [context = std::move(context), work = std::move(work)]() mutable -> decltype(work()) {
+  return [context = std::move(context), work = std::move(work)]<typename... Args>(
+             Args&... args) mutable -> std::invoke_result_t<Work&, Args&...> {
     try {
-      return work();
+      return work(args...);
     } catch (const NotFoundError&) {
       throw;
     } catch (const ConflictError&) {
@@ -56,7 +66,13 @@ class FileStorage::Impl {
  public:
   explicit Impl(const FileStorageOptions& options)
       : store(options.directory, options.clock),
-        pool(std::max<std::size_t>(1, options.io_threads)) {}
+        pool(std::max<std::size_t>(1, options.io_threads)),
+        writes(pool.get_executor(), options.max_group_size,
+               [this, max = options.max_group_size](
+                   std::span<file_backend::WriteOperation* const> group) {
+                 // max_group_size = 1 asks for every write alone: the direct path, no overlay.
+                 file_backend::commit_write_group(store, group, /*direct=*/max <= 1);
+               }) {}
 
   // Waits for work already posted: it refers to `store`.
   ~Impl() { pool.join(); }
@@ -71,8 +87,18 @@ class FileStorage::Impl {
     }
   }
 
+  // Queues `work(session)` (wrapped by with_context) into the next commit group.
+  template <typename Work>
+  auto write(std::string_view operation, std::string task_id, Work work) {
+    check_process(operation);
+    std::string context = task_id.empty() ? std::string(operation) : about(operation, task_id);
+    return writes.submit(operation, std::move(task_id),
+                         with_context(std::move(context), std::move(work)));
+  }
+
   file_backend::FileStore store;
   boost::asio::thread_pool pool;
+  GroupCommit<file_backend::Session> writes;
   const pid_t owner = ::getpid();
 };
 
@@ -81,6 +107,8 @@ FileStorage::FileStorage(FileStorageOptions options) : impl_(std::make_unique<Im
 FileStorage::~FileStorage() = default;
 
 const std::filesystem::path& FileStorage::directory() const { return impl_->store.layout().root(); }
+
+GroupCommitStats FileStorage::group_commit_stats() const { return impl_->writes.stats(); }
 
 std::filesystem::path FileStorage::task_path(const std::string& task_id) const {
   return impl_->store.layout().task_file(task_id);
@@ -93,37 +121,41 @@ std::filesystem::path FileStorage::result_path(const std::string& task_id) const
 Awaitable<std::string> FileStorage::enqueue(Task task) {
   impl_->check_process("enqueue");
   validate_new_task(task);
-  auto context = about("enqueue", task.id);
-  auto work = with_context(std::move(context), [store = &impl_->store, task = std::move(task)] {
-    return store->enqueue(task);
-  });
-  co_return co_await offload(impl_->pool.get_executor(), std::move(work));
+  std::string id = task.id;
+  auto op = impl_->write("enqueue", std::move(id),
+                         [store = &impl_->store, task = std::move(task)](Session& session) {
+                           return store->enqueue(session, task);
+                         });
+  co_return co_await std::move(op);
 }
 
 Awaitable<std::optional<Task>> FileStorage::dequeue(Timestamp now) {
-  impl_->check_process("dequeue");
-  auto work = with_context("dequeue", [store = &impl_->store, now] { return store->dequeue(now); });
-  co_return co_await offload(impl_->pool.get_executor(), std::move(work));
+  auto op = impl_->write("dequeue", {}, [store = &impl_->store, now](Session& session) {
+    return store->dequeue(session, now);
+  });
+  co_return co_await std::move(op);
 }
 
 Awaitable<void> FileStorage::mark_running(std::string task_id) {
   impl_->check_process("mark_running");
   validate_task_id("mark_running", task_id);
-  auto context = about("mark_running", task_id);
-  auto work = with_context(
-      std::move(context),
-      [store = &impl_->store, task_id = std::move(task_id)] { store->mark_running(task_id); });
-  co_await offload(impl_->pool.get_executor(), std::move(work));
+  std::string id = task_id;
+  auto op = impl_->write("mark_running", std::move(id),
+                         [store = &impl_->store, task_id = std::move(task_id)](Session& session) {
+                           store->mark_running(session, task_id);
+                         });
+  co_await std::move(op);
 }
 
 Awaitable<void> FileStorage::mark_done(std::string task_id, TaskResult result) {
   impl_->check_process("mark_done");
   validate_success_result(task_id, result);
-  auto context = about("mark_done", task_id);
-  auto work = with_context(std::move(context),
-                           [store = &impl_->store, task_id = std::move(task_id),
-                            result = std::move(result)] { store->mark_done(task_id, result); });
-  co_await offload(impl_->pool.get_executor(), std::move(work));
+  std::string id = task_id;
+  auto op = impl_->write(
+      "mark_done", std::move(id),
+      [store = &impl_->store, task_id = std::move(task_id), result = std::move(result)](
+          Session& session) { store->mark_done(session, task_id, result); });
+  co_await std::move(op);
 }
 
 Awaitable<std::optional<TaskResult>> FileStorage::get_result(std::string task_id) {
@@ -137,22 +169,22 @@ Awaitable<std::optional<TaskResult>> FileStorage::get_result(std::string task_id
 }
 
 Awaitable<std::size_t> FileStorage::purge_results(Timestamp older_than) {
-  impl_->check_process("purge_results");
-  auto work = with_context("purge_results", [store = &impl_->store, older_than] {
-    return store->purge_results(older_than);
-  });
-  co_return co_await offload(impl_->pool.get_executor(), std::move(work));
+  auto op =
+      impl_->write("purge_results", {}, [store = &impl_->store, older_than](Session& session) {
+        return store->purge_results(session, older_than);
+      });
+  co_return co_await std::move(op);
 }
 
 Awaitable<void> FileStorage::mark_failed(std::string task_id, std::string error, bool will_retry) {
   impl_->check_process("mark_failed");
   validate_task_id("mark_failed", task_id);
-  auto context = about("mark_failed", task_id);
-  auto work = with_context(std::move(context), [store = &impl_->store, task_id = std::move(task_id),
-                                                error = std::move(error), will_retry] {
-    store->mark_failed(task_id, error, will_retry);
-  });
-  co_await offload(impl_->pool.get_executor(), std::move(work));
+  std::string id = task_id;
+  auto op = impl_->write(
+      "mark_failed", std::move(id),
+      [store = &impl_->store, task_id = std::move(task_id), error = std::move(error),
+       will_retry](Session& session) { store->mark_failed(session, task_id, error, will_retry); });
+  co_await std::move(op);
 }
 
 Awaitable<std::optional<Task>> FileStorage::get_task(std::string task_id) {
@@ -168,10 +200,11 @@ Awaitable<std::optional<Task>> FileStorage::get_task(std::string task_id) {
 Awaitable<void> FileStorage::reschedule(std::string task_id, Timestamp new_eta) {
   impl_->check_process("reschedule");
   validate_task_id("reschedule", task_id);
-  auto context = about("reschedule", task_id);
-  auto work = with_context(std::move(context), [store = &impl_->store, task_id = std::move(task_id),
-                                                new_eta] { store->reschedule(task_id, new_eta); });
-  co_await offload(impl_->pool.get_executor(), std::move(work));
+  std::string id = task_id;
+  auto op = impl_->write("reschedule", std::move(id),
+                         [store = &impl_->store, task_id = std::move(task_id), new_eta](
+                             Session& session) { store->reschedule(session, task_id, new_eta); });
+  co_await std::move(op);
 }
 
 }  // namespace taskstore

@@ -53,10 +53,11 @@ std::uint64_t FileStore::highest_marker_sequence() const {
   return highest;
 }
 
-std::optional<StoredTask> FileStore::read_task_file(const std::string& file_name) const {
-  const fs::path path = layout_.tasks_dir() / file_name;
-  const auto bytes = read_file(path);
+std::optional<StoredTask> FileStore::read_task_file(StoreIo& io,
+                                                    const std::string& file_name) const {
+  const auto bytes = io.read(layout_.tasks_dir(), file_name);
   if (!bytes) return std::nullopt;
+  const fs::path path = layout_.tasks_dir() / file_name;
   StoredTask stored = decode_task(*bytes, path.string());
   if (StoreLayout::task_file_name(stored.task.id) != file_name) {
     throw CorruptionError(path.string() + ": holds task '" + stored.task.id +
@@ -65,8 +66,9 @@ std::optional<StoredTask> FileStore::read_task_file(const std::string& file_name
   return stored;
 }
 
-StoredTask FileStore::read_existing(std::string_view operation, const std::string& id) const {
-  auto stored = read_task_file(StoreLayout::task_file_name(id));
+StoredTask FileStore::read_existing(StoreIo& io, std::string_view operation,
+                                    const std::string& id) const {
+  auto stored = read_task_file(io, StoreLayout::task_file_name(id));
   if (!stored) {
     throw NotFoundError(std::string(operation) + ": task '" + id + "' not found in file store " +
                         layout_.root().string());
@@ -74,40 +76,66 @@ StoredTask FileStore::read_existing(std::string_view operation, const std::strin
   return std::move(*stored);
 }
 
-void FileStore::write_task(const StoredTask& stored) {
-  const Bytes bytes = encode_task(stored);
-  write_file_atomically(layout_.tasks_dir(), StoreLayout::task_file_name(stored.task.id), bytes);
+void FileStore::write_task(StoreIo& io, const StoredTask& stored) {
+  io.write(layout_.tasks_dir(), StoreLayout::task_file_name(stored.task.id), encode_task(stored));
 }
 
-void FileStore::write_result(const TaskResult& result) {
-  const Bytes bytes = encode_result(result);
-  write_file_atomically(layout_.results_dir(), StoreLayout::result_file_name(result.task_id),
-                        bytes);
+void FileStore::write_result(StoreIo& io, const TaskResult& result) {
+  io.write(layout_.results_dir(), StoreLayout::result_file_name(result.task_id),
+           encode_result(result));
 }
 
-void FileStore::drop_marker(const StoredTask& before) {
+void FileStore::drop_marker(StoreIo& io, const StoredTask& before) {
   if (before.task.status != TaskStatus::PENDING) return;
-  remove_file(layout_.queue_dir() / due_marker_name(before.task.eta, before.seq, before.task.id));
+  io.remove(layout_.queue_dir(), due_marker_name(before.task.eta, before.seq, before.task.id));
 }
 
 std::string FileStore::enqueue(const Task& task) {
-  DirectoryLock held = lock();
-  if (file_exists(layout_.task_file(task.id))) {
-    throw ConflictError("enqueue: task '" + task.id + "' already exists in file store " +
-                        layout_.root().string());
-  }
-  const StoredTask stored{task, held.next_sequence()};
-  // The marker is durable before the task is: a PENDING task always has its marker.
-  create_empty_file(layout_.queue_dir() / due_marker_name(task.eta, stored.seq, task.id));
-  fsync_directory(layout_.queue_dir());
-  write_task(stored);
-  return task.id;
+  return direct([&](Session& session) { return enqueue(session, task); });
 }
 
 std::optional<Task> FileStore::dequeue(Timestamp now) {
-  const DirectoryLock held = lock();
+  return direct([&](Session& session) { return dequeue(session, now); });
+}
+
+void FileStore::mark_running(const std::string& id) {
+  direct([&](Session& session) { mark_running(session, id); });
+}
+
+void FileStore::mark_done(const std::string& id, const TaskResult& result) {
+  direct([&](Session& session) { mark_done(session, id, result); });
+}
+
+void FileStore::mark_failed(const std::string& id, const std::string& error, bool will_retry) {
+  direct([&](Session& session) { mark_failed(session, id, error, will_retry); });
+}
+
+void FileStore::reschedule(const std::string& id, Timestamp new_eta) {
+  direct([&](Session& session) { reschedule(session, id, new_eta); });
+}
+
+std::size_t FileStore::purge_results(Timestamp older_than) {
+  return direct([&](Session& session) { return purge_results(session, older_than); });
+}
+
+std::string FileStore::enqueue(Session& session, const Task& task) {
+  StoreIo& io = session.io;
+  if (io.exists(layout_.tasks_dir(), StoreLayout::task_file_name(task.id))) {
+    throw ConflictError("enqueue: task '" + task.id + "' already exists in file store " +
+                        layout_.root().string());
+  }
+  const StoredTask stored{task, session.lock.next_sequence()};
+  // The marker is durable before the task is: a PENDING task always has its marker.
+  io.create_empty(layout_.queue_dir(), due_marker_name(task.eta, stored.seq, task.id));
+  io.sync(layout_.queue_dir());
+  write_task(io, stored);
+  return task.id;
+}
+
+std::optional<Task> FileStore::dequeue(Session& session, Timestamp now) {
+  StoreIo& io = session.io;
   std::vector<std::pair<std::string, DueMarker>> markers;
-  for (auto& name : list_directory(layout_.queue_dir())) {
+  for (auto& name : io.list(layout_.queue_dir())) {
     if (auto marker = parse_due_marker_name(name)) markers.emplace_back(std::move(name), *marker);
   }
   // The names sort by (eta, seq): see store_layout.hpp.
@@ -117,7 +145,7 @@ std::optional<Task> FileStore::dequeue(Timestamp now) {
     if (marker.eta > now) break;
     std::optional<StoredTask> stored;
     try {
-      stored = read_task_file(marker.task_file_name());
+      stored = read_task_file(io, marker.task_file_name());
     } catch (const CorruptionError&) {
       // A damaged task is passed over, marker and all, so it never stops the queue;
       // get_task and reschedule still report the damage (DEQ-9).
@@ -126,7 +154,7 @@ std::optional<Task> FileStore::dequeue(Timestamp now) {
     const bool valid = stored && stored->task.status == TaskStatus::PENDING &&
                        stored->task.eta == marker.eta && stored->seq == marker.seq;
     if (!valid) {
-      remove_file(layout_.queue_dir() / name);  // stale: left by a crash or a status change
+      io.remove(layout_.queue_dir(), name);  // stale: left by a crash or a status change
       continue;
     }
     const StoredTask before = *stored;
@@ -136,94 +164,93 @@ std::optional<Task> FileStore::dequeue(Timestamp now) {
     task.updated_at = now;
     // The claim is durable before the marker goes, so a crash can't hand it out twice.
     try {
-      write_task(*stored);
+      write_task(io, *stored);
     } catch (...) {
       // The rename may have happened before the failure (e.g. in the directory fsync):
       // put the PENDING record back so the task stays claimable, then report the error.
       try {
-        write_task(before);
+        write_task(io, before);
       } catch (...) {
       }
       throw;
     }
-    remove_file(layout_.queue_dir() / name);
+    io.remove(layout_.queue_dir(), name);
     return std::move(task);
   }
   return std::nullopt;
 }
 
-void FileStore::mark_running(const std::string& id) {
-  const DirectoryLock held = lock();
-  const StoredTask before = read_existing("mark_running", id);
+void FileStore::mark_running(Session& session, const std::string& id) {
+  const StoredTask before = read_existing(session.io, "mark_running", id);
   StoredTask after = before;
   after.task.status = TaskStatus::RUNNING;
   after.task.updated_at = clock_();
-  write_task(after);
-  drop_marker(before);
+  write_task(session.io, after);
+  drop_marker(session.io, before);
 }
 
-void FileStore::mark_done(const std::string& id, const TaskResult& result) {
-  const DirectoryLock held = lock();
-  const StoredTask before = read_existing("mark_done", id);
-  write_result(result);
+void FileStore::mark_done(Session& session, const std::string& id, const TaskResult& result) {
+  const StoredTask before = read_existing(session.io, "mark_done", id);
+  write_result(session.io, result);
   StoredTask after = before;
   after.task.status = TaskStatus::SUCCESS;
   after.task.updated_at = clock_();
-  write_task(after);
-  drop_marker(before);
+  write_task(session.io, after);
+  drop_marker(session.io, before);
 }
 
-void FileStore::mark_failed(const std::string& id, const std::string& error, bool will_retry) {
-  const DirectoryLock held = lock();
-  const StoredTask before = read_existing("mark_failed", id);
+void FileStore::mark_failed(Session& session, const std::string& id, const std::string& error,
+                            bool will_retry) {
+  const StoredTask before = read_existing(session.io, "mark_failed", id);
   const Timestamp now = clock_();
   if (!will_retry) {
-    write_result(TaskResult{.task_id = id,
-                            .status = TaskStatus::FAILED,
-                            .value = {},
-                            .error = error,
-                            .finished_at = now});
+    write_result(session.io, TaskResult{.task_id = id,
+                                        .status = TaskStatus::FAILED,
+                                        .value = {},
+                                        .error = error,
+                                        .finished_at = now});
   }
   StoredTask after = before;
   after.task.last_error = error;
   after.task.status = will_retry ? TaskStatus::RETRYING : TaskStatus::FAILED;
   after.task.updated_at = now;
-  write_task(after);
-  drop_marker(before);
+  write_task(session.io, after);
+  drop_marker(session.io, before);
 }
 
-void FileStore::reschedule(const std::string& id, Timestamp new_eta) {
-  const DirectoryLock held = lock();
-  const StoredTask before = read_existing("reschedule", id);
+void FileStore::reschedule(Session& session, const std::string& id, Timestamp new_eta) {
+  StoreIo& io = session.io;
+  const StoredTask before = read_existing(io, "reschedule", id);
   StoredTask after = before;
   after.task.status = TaskStatus::PENDING;
   after.task.eta = new_eta;
   after.task.updated_at = clock_();
   const std::string new_marker = due_marker_name(new_eta, after.seq, id);
   // The new marker is durable before the task says PENDING with the new eta.
-  create_empty_file(layout_.queue_dir() / new_marker);
-  fsync_directory(layout_.queue_dir());
-  write_task(after);
-  if (due_marker_name(before.task.eta, before.seq, id) != new_marker) drop_marker(before);
+  io.create_empty(layout_.queue_dir(), new_marker);
+  io.sync(layout_.queue_dir());
+  write_task(io, after);
+  if (due_marker_name(before.task.eta, before.seq, id) != new_marker) drop_marker(io, before);
 }
 
-std::size_t FileStore::purge_results(Timestamp older_than) {
-  const DirectoryLock held = lock();
+std::size_t FileStore::purge_results(Session& session, Timestamp older_than) {
+  StoreIo& io = session.io;
+  const fs::path& dir = layout_.results_dir();
   std::size_t removed = 0;
-  for (const auto& name : list_directory(layout_.results_dir())) {
+  for (const auto& name : io.list(dir)) {
     if (!name.ends_with(".result") || name.starts_with(kTempPrefix)) continue;
-    const fs::path path = layout_.results_dir() / name;
-    const auto bytes = read_file(path);
+    const auto bytes = io.read(dir, name);
     if (!bytes) continue;
-    const TaskResult result = decode_result(*bytes, path.string());
-    if (result.finished_at < older_than && remove_file(path)) ++removed;
+    const TaskResult result = decode_result(*bytes, (dir / name).string());
+    if (result.finished_at < older_than && io.remove(dir, name)) ++removed;
   }
-  if (removed > 0) fsync_directory(layout_.results_dir());
+  if (removed > 0) io.sync(dir);
   return removed;
 }
 
 std::optional<Task> FileStore::get_task(const std::string& id) const {
-  auto stored = read_task_file(StoreLayout::task_file_name(id));
+  DirectIo io;
+  auto stored = read_task_file(io, StoreLayout::task_file_name(id));
   if (!stored) return std::nullopt;
   return std::move(stored->task);
 }

@@ -17,6 +17,11 @@
 // A marker is valid only if the task file it names is PENDING with the marker's eta and
 // seq; dequeue unlinks stale ones as it meets them. Every write happens under the
 // directory lock; readers take no lock because every file is replaced by rename.
+//
+// Each write operation comes in two forms: the plain one takes the lock and writes
+// directly (durable on return); the one taking a Session runs under a lock the caller
+// holds, through the caller's I/O layer, so a commit group (overlay_io.hpp) can run many
+// operations under one hold and make them durable together in the same order.
 
 #include <cstddef>
 #include <filesystem>
@@ -25,6 +30,7 @@
 
 #include "directory_lock.hpp"
 #include "record_codec.hpp"
+#include "store_io.hpp"
 #include "store_layout.hpp"
 #include "taskstore/task.hpp"
 #include "taskstore/time.hpp"
@@ -47,22 +53,42 @@ class FileStore {
   std::optional<Task> get_task(const std::string& id) const;
   std::optional<TaskResult> get_result(const std::string& id) const;
 
+  // The same operations inside a session (the caller holds session.lock).
+  std::string enqueue(Session& session, const Task& task);
+  std::optional<Task> dequeue(Session& session, Timestamp now);
+  void mark_running(Session& session, const std::string& id);
+  void mark_done(Session& session, const std::string& id, const TaskResult& result);
+  void mark_failed(Session& session, const std::string& id, const std::string& error,
+                   bool will_retry);
+  void reschedule(Session& session, const std::string& id, Timestamp new_eta);
+  std::size_t purge_results(Session& session, Timestamp older_than);
+
+  // Blocks until this caller holds the store's writer lock.
+  DirectoryLock lock() const { return DirectoryLock(layout_.lock_file()); }
   const StoreLayout& layout() const { return layout_; }
 
  private:
-  DirectoryLock lock() const { return DirectoryLock(layout_.lock_file()); }
+  // Runs `operation(session)` under the lock, writing directly.
+  template <typename Operation>
+  auto direct(Operation operation) {
+    DirectIo io;
+    DirectoryLock held = lock();
+    Session session{io, held};
+    return operation(session);
+  }
+
   // The highest sequence number among the due markers (0 if none).
   std::uint64_t highest_marker_sequence() const;
 
   // The task stored under `file_name` in tasks/, checked to be the task with that hex id.
-  std::optional<StoredTask> read_task_file(const std::string& file_name) const;
+  std::optional<StoredTask> read_task_file(StoreIo& io, const std::string& file_name) const;
   // The task, or NotFoundError naming `operation`.
-  StoredTask read_existing(std::string_view operation, const std::string& id) const;
-  void write_task(const StoredTask& stored);
-  void write_result(const TaskResult& result);
+  StoredTask read_existing(StoreIo& io, std::string_view operation, const std::string& id) const;
+  void write_task(StoreIo& io, const StoredTask& stored);
+  void write_result(StoreIo& io, const TaskResult& result);
   // Unlinks the marker of `before` if it was PENDING (so it had one). Not durable: a
   // marker that survives a crash is stale and dequeue drops it.
-  void drop_marker(const StoredTask& before);
+  void drop_marker(StoreIo& io, const StoredTask& before);
 
   StoreLayout layout_;
   Clock clock_;

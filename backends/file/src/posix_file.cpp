@@ -114,30 +114,53 @@ std::optional<Bytes> read_file(const fs::path& path) {
   return out;
 }
 
-void write_file_atomically(const fs::path& dir, const std::string& name,
-                           std::span<const std::byte> bytes) {
-  fs::path temp;
-  UniqueFd fd;
+TempFile write_temp_file(const fs::path& dir, const std::string& target_name,
+                         std::span<const std::byte> bytes) {
+  TempFile temp;
   for (int attempt = 0;; ++attempt) {
-    temp = dir / temp_file_name(name);
-    const int raw = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    temp.path = dir / temp_file_name(target_name);
+    const int raw = ::open(temp.path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (raw >= 0) {
-      fd = UniqueFd(raw);
+      temp.fd = UniqueFd(raw);
       break;
     }
-    if ((errno != EEXIST && errno != EINTR) || attempt > 16) throw_errno("create", temp, errno);
+    if ((errno != EEXIST && errno != EINTR) || attempt > 16) {
+      throw_errno("create", temp.path, errno);
+    }
   }
   try {
-    write_all(fd.get(), bytes, temp);
-    fsync_fd(fd.get(), temp);
-    close_checked(std::move(fd), temp);
-    const fs::path target = dir / name;
-    if (::rename(temp.c_str(), target.c_str()) != 0) {
-      const int err = errno;  // before building the message, which may allocate
-      throw_errno("rename to " + target.string(), temp, err);
-    }
+    write_all(temp.fd.get(), bytes, temp.path);
   } catch (...) {
-    ::unlink(temp.c_str());  // best effort; a leftover is removed at the next open
+    ::unlink(temp.path.c_str());  // best effort; a leftover is removed at the next open
+    throw;
+  }
+  return temp;
+}
+
+void start_writeback(const TempFile& temp) noexcept {
+  ::sync_file_range(temp.fd.get(), 0, 0, SYNC_FILE_RANGE_WRITE);
+}
+
+void sync_and_close(TempFile& temp) {
+  fsync_fd(temp.fd.get(), temp.path);
+  close_checked(std::move(temp.fd), temp.path);
+}
+
+void rename_file(const fs::path& from, const fs::path& to) {
+  if (::rename(from.c_str(), to.c_str()) != 0) {
+    const int err = errno;  // before building the message, which may allocate
+    throw_errno("rename to " + to.string(), from, err);
+  }
+}
+
+void write_file_atomically(const fs::path& dir, const std::string& name,
+                           std::span<const std::byte> bytes) {
+  TempFile temp = write_temp_file(dir, name, bytes);
+  try {
+    sync_and_close(temp);
+    rename_file(temp.path, dir / name);
+  } catch (...) {
+    ::unlink(temp.path.c_str());  // best effort; a leftover is removed at the next open
     throw;
   }
   fsync_directory(dir);

@@ -53,6 +53,24 @@ std::optional<Bytes> read_file(const std::filesystem::path& path);
 void write_file_atomically(const std::filesystem::path& dir, const std::string& name,
                            std::span<const std::byte> bytes);
 
+// A temporary file in `dir` holding `bytes`, written but not yet fsynced or closed, so a
+// commit group can write all of its files before it syncs any (see overlay_io.hpp).
+struct TempFile {
+  std::filesystem::path path;
+  UniqueFd fd;
+};
+TempFile write_temp_file(const std::filesystem::path& dir, const std::string& target_name,
+                         std::span<const std::byte> bytes);
+// Starts writing the temp file's data to disk without waiting (best effort: the fsync
+// that follows reports any error). Started for every file of a group before the first
+// fsync, the writes overlap, and ext4 allocates them all in the journal transaction
+// that first fsync commits, so the later fsyncs find little left to do.
+void start_writeback(const TempFile& temp) noexcept;
+// fsyncs and closes the temp file (close checked: NFS reports write errors there).
+void sync_and_close(TempFile& temp);
+// rename(2); throws naming both paths.
+void rename_file(const std::filesystem::path& from, const std::filesystem::path& to);
+
 // Creates an empty file if it is missing (no fsync; fsync the directory to persist it).
 void create_empty_file(const std::filesystem::path& path);
 

@@ -1,0 +1,83 @@
+#include "write_group.hpp"
+
+#include <exception>
+#include <optional>
+#include <string>
+
+#include "overlay_io.hpp"
+#include "taskstore/errors.hpp"
+
+namespace taskstore::file_backend {
+
+namespace {
+
+// The current error as `operation`'s own: the same type, and the message FileStorage's
+// with_context gives a lone operation, noting the group when there was one.
+std::exception_ptr error_of(const WriteOperation& operation, std::size_t group_size) {
+  std::string context(operation.name());
+  if (!operation.task_id().empty()) context += " of task '" + operation.task_id() + "'";
+  if (group_size > 1) {
+    context += ", one of " + std::to_string(group_size) + " writes committed together";
+  }
+  const std::string suffix = " (during " + context + ")";
+  try {
+    throw;
+  } catch (const CorruptionError& e) {
+    return std::make_exception_ptr(CorruptionError(e.what() + suffix));
+  } catch (const std::exception& e) {
+    return std::make_exception_ptr(StorageError(e.what() + suffix));
+  } catch (...) {
+    return std::make_exception_ptr(StorageError("unknown error" + suffix));
+  }
+}
+
+// Fails every operation of `group` that has not failed on its own with the current error.
+void fail_all(std::span<WriteOperation* const> group) {
+  std::size_t live = 0;
+  for (const WriteOperation* operation : group) live += operation->failed() ? 0 : 1;
+  for (WriteOperation* operation : group) {
+    if (!operation->failed()) operation->fail(error_of(*operation, live));
+  }
+}
+
+void apply(WriteOperation& operation, Session& session) {
+  operation.reset();
+  try {
+    operation.apply(session);
+  } catch (...) {
+    operation.fail(std::current_exception());
+  }
+}
+
+}  // namespace
+
+void commit_write_group(FileStore& store, std::span<WriteOperation* const> group, bool direct) {
+  for (WriteOperation* operation : group) operation->reset();
+  std::optional<DirectoryLock> held;
+  try {
+    held.emplace(store.layout().lock_file());
+  } catch (...) {
+    fail_all(group);
+    return;
+  }
+  if (direct) {
+    DirectIo io;
+    Session session{io, *held};
+    for (WriteOperation* operation : group) apply(*operation, session);
+    return;
+  }
+  OverlayIo overlay(store.layout());
+  Session session{overlay, *held};
+  for (WriteOperation* operation : group) {
+    const std::size_t savepoint = overlay.savepoint();
+    apply(*operation, session);
+    if (operation->failed()) overlay.rollback_to(savepoint);
+  }
+  try {
+    overlay.commit();
+  } catch (...) {
+    fail_all(group);
+  }
+}
+
+}  // namespace taskstore::file_backend
