@@ -7,6 +7,7 @@ packages=(
   cmake ninja-build g++          # build
   libboost-dev                   # Boost.Asio (C++20 coroutines)
   libsqlite3-dev                 # the SQLite backend
+  libpq-dev postgresql           # the PostgreSQL backend; a throwaway server for its tests
   zlib1g-dev                     # CRC-32 for the file backend's records
   libgtest-dev libgmock-dev      # the conformance suite and unit tests
   librapidcheck-dev              # property-based tests

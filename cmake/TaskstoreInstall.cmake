@@ -16,6 +16,7 @@ set(taskstore_exported_targets
   taskstore_memory       memory
   taskstore_file         file
   taskstore_sqlite       sqlite
+  taskstore_postgres     postgres
   taskstore_conformance  conformance
   taskstore_queue        queue)
 set(taskstore_install_targets "")

@@ -1,6 +1,6 @@
 // Runs the concurrency suites (Concurrency/*: dequeuers racing enqueuers on threads, worker
-// processes sharing a store) on the three reference backends, one ctest entry per test and
-// backend.
+// processes sharing a store) on the reference backends (postgres when TASKSTORE_PG names a
+// server), one ctest entry per test and backend.
 //
 // Registering a backend links the core conformance suite in as well; by default only this
 // folder's suites run. --gtest_filter overrides that.
@@ -23,6 +23,8 @@ int main(int argc, char** argv) {
   tc::register_backend(tc::memory_backend());
   tc::register_backend(tc::file_backend(fs::path(scratch) / "file"));
   tc::register_backend(tc::sqlite_backend(fs::path(scratch) / "sqlite"));
+  // The server in TASKSTORE_PG; without one, postgres's tests skip saying how to start it.
+  tc::register_postgres_from_environment();
   GTEST_FLAG_SET(filter, "Concurrency/*");
   ::testing::InitGoogleTest(&argc, argv);
   const int status = RUN_ALL_TESTS();

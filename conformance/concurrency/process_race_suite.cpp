@@ -23,7 +23,10 @@ class ProcessRaceTest : public ::testing::TestWithParam<Backend> {
   static constexpr int kWorkers = 4;
   static constexpr int kTasks = 150;  // per round; every sixth is not due
 
-  void SetUp() override { environment_ = backend().make_environment(); }
+  void SetUp() override {
+    TASKSTORE_SKIP_IF_UNAVAILABLE(backend());
+    environment_ = backend().make_environment();
+  }
   void TearDown() override { environment_.reset(); }
 
   const Backend& backend() const { return GetParam(); }

@@ -38,7 +38,10 @@ std::optional<std::uint64_t> number_from_environment(const char* name) {
 // a forked child must not inherit an instance (or its threads) from its parent.
 class CrashTest : public ::testing::TestWithParam<Backend> {
  protected:
-  void SetUp() override { environment_ = backend().make_environment(); }
+  void SetUp() override {
+    TASKSTORE_SKIP_IF_UNAVAILABLE(backend());
+    environment_ = backend().make_environment();
+  }
   void TearDown() override { environment_.reset(); }
 
   const Backend& backend() const { return GetParam(); }

@@ -1,6 +1,7 @@
 // Runs the crash suite (Crash/*) on the reference backends, one ctest entry per backend:
 // memory (skipped: not persistent), file, sqlite (synchronous FULL) and sqlite_normal
-// (synchronous NORMAL, which the spec says keeps every commit through a process crash).
+// (synchronous NORMAL, which the spec says keeps every commit through a process crash) and
+// postgres when TASKSTORE_PG is set.
 //
 // Registering a backend links the core conformance suite in as well; by default only the
 // crash suite runs. --gtest_filter overrides that.
@@ -27,6 +28,8 @@ int main(int argc, char** argv) {
                                           taskstore::SqliteStorageOptions::Synchronous::normal);
   normal.name = "sqlite_normal";
   tc::register_backend(std::move(normal));
+  // The server in TASKSTORE_PG; without one, postgres's tests skip saying how to start it.
+  tc::register_postgres_from_environment();
   GTEST_FLAG_SET(filter, "Crash/*");
   ::testing::InitGoogleTest(&argc, argv);
   const int status = RUN_ALL_TESTS();

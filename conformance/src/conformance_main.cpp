@@ -106,6 +106,14 @@ std::vector<BackendScheme> reference_schemes() {
                         [](const fs::path& scratch) {
                           return std::optional<std::string>((scratch / "sqlite").string());
                         }},
+      // Not in the default run: it needs a server (ci/postgres-cluster.sh starts one).
+      BackendScheme{.name = "postgres",
+                    .arg_help = "CONNINFO",
+                    .help = "PostgreSQL store on the server CONNINFO (a libpq connection string, "
+                            "e.g. 'host=/tmp/pg port=5432 dbname=taskstore'); each test uses a "
+                            "fresh schema, dropped afterwards",
+                    .make = [](const std::string& conninfo) { return postgres_backend(conninfo); },
+                    .default_arg = nullptr},
       // Not in the default run: it needs a command (docs/driver-protocol.md).
       BackendScheme{.name = "exec",
                     .arg_help = "CMD",

@@ -57,6 +57,7 @@ void record_violated_requirements(const std::vector<std::string>& ids) {
 }
 
 void ConformanceTest::SetUp() {
+  TASKSTORE_SKIP_IF_UNAVAILABLE(backend());
   environment_ = backend().make_environment();
   store_ = environment_->open();
 }

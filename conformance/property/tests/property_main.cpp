@@ -1,5 +1,6 @@
-// Runs the property tests against the three reference backends, file and SQLite stores
-// in a fresh temporary directory (under TMPDIR, if set) that is removed afterwards.
+// Runs the property tests against the reference backends (postgres when TASKSTORE_PG
+// names a server), file and SQLite stores in a fresh temporary directory (under TMPDIR,
+// if set) that is removed afterwards.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -20,6 +21,8 @@ int main(int argc, char** argv) {
   tc::register_backend(tc::memory_backend());
   tc::register_backend(tc::file_backend(fs::path(scratch) / "file"));
   tc::register_backend(tc::sqlite_backend(fs::path(scratch) / "sqlite"));
+  // The server in TASKSTORE_PG; without one, postgres's tests skip saying how to start it.
+  tc::register_postgres_from_environment();
   // Registering a backend also links the whole conformance suite (see registry.cpp); it
   // runs under the `conformance` label already, so this program runs only the properties
   // unless told otherwise with --gtest_filter.

@@ -17,6 +17,13 @@
 #include "taskstore/storage.hpp"
 #include "taskstore/sync_wait.hpp"
 
+// Skips the current test when its backend is unavailable (Backend::unavailable). Every
+// fixture of the suite starts its SetUp with it.
+#define TASKSTORE_SKIP_IF_UNAVAILABLE(backend)                                \
+  do {                                                                       \
+    if (!(backend).unavailable.empty()) GTEST_SKIP() << (backend).unavailable; \
+  } while (false)
+
 namespace taskstore::conformance {
 
 class ConformanceTest : public ::testing::TestWithParam<Backend> {

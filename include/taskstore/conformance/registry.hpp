@@ -56,6 +56,11 @@ struct Backend {
   std::string name;  // letters, digits and '_': it becomes part of test names
   Capabilities capabilities;
   std::function<std::unique_ptr<StoreEnvironment>()> make_environment;
+  // Non-empty: the backend can't run here (its server is not configured, say), and each of
+  // its tests skips with this message instead; make_environment is never called. A test
+  // program can then list the same tests in every environment, and a missing server shows
+  // as skips rather than as fewer tests.
+  std::string unavailable;
 };
 
 // Prints the name only, so googletest does not dump the struct's bytes.

@@ -1,0 +1,223 @@
+#include "connection.hpp"
+
+#include <poll.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
+namespace taskstore::postgres {
+
+// --- Params --------------------------------------------------------------------------------
+
+Params& Params::int64(std::int64_t value) {
+  values_.emplace_back(std::to_string(value));
+  return *this;
+}
+
+Params& Params::boolean(bool value) {
+  values_.emplace_back(value ? "t" : "f");
+  return *this;
+}
+
+Params& Params::text(std::string_view value) {
+  values_.emplace_back(std::string(value));
+  return *this;
+}
+
+Params& Params::bytes(std::string_view value) {
+  // bytea's hex input form: "\x" then two hex digits a byte.
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex = "\\x";
+  hex.reserve(2 + 2 * value.size());
+  for (const char c : value) {
+    const auto byte = static_cast<unsigned char>(c);
+    hex += kHex[byte >> 4];
+    hex += kHex[byte & 0x0f];
+  }
+  values_.emplace_back(std::move(hex));
+  return *this;
+}
+
+Params& Params::bytes(const Bytes& value) {
+  return bytes(std::string_view(reinterpret_cast<const char*>(value.data()), value.size()));
+}
+
+Params& Params::optional_bytes(const std::optional<std::string>& value) {
+  return value ? bytes(*value) : null();
+}
+
+Params& Params::optional_int64(const std::optional<std::int64_t>& value) {
+  return value ? int64(*value) : null();
+}
+
+Params& Params::null() {
+  values_.emplace_back(std::nullopt);
+  return *this;
+}
+
+std::vector<const char*> Params::pointers() const {
+  std::vector<const char*> out;
+  out.reserve(values_.size());
+  for (const auto& value : values_) out.push_back(value ? value->c_str() : nullptr);
+  return out;
+}
+
+// --- Result --------------------------------------------------------------------------------
+
+std::string_view Result::value(int row, int column) const {
+  return std::string_view(PQgetvalue(result_.get(), row, column),
+                          static_cast<std::size_t>(PQgetlength(result_.get(), row, column)));
+}
+
+std::string Result::column_name(int column) const {
+  const char* name = PQfname(result_.get(), column);
+  return name == nullptr ? "#" + std::to_string(column) : std::string(name);
+}
+
+std::size_t Result::affected() const {
+  const char* count = PQcmdTuples(result_.get());
+  return count == nullptr || *count == '\0' ? 0 : std::strtoull(count, nullptr, 10);
+}
+
+// --- Connection ----------------------------------------------------------------------------
+
+namespace {
+
+// libpq's messages end in a newline (sometimes several lines); one line reads better in a
+// test log.
+std::string one_line(std::string message) {
+  while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) {
+    message.pop_back();
+  }
+  for (char& c : message) {
+    if (c == '\n') c = ' ';
+  }
+  return message;
+}
+
+}  // namespace
+
+Connection::Connection(ConnectionOptions options) : options_(std::move(options)) {}
+
+std::string Connection::where() const {
+  std::string subject(operation_);
+  if (!task_id_.empty()) subject += " of task '" + task_id_ + "'";
+  return subject + ": postgres store (schema " + options_.schema + ")";
+}
+
+std::string Connection::quoted_schema() {
+  PGconn* conn = live();
+  char* quoted = PQescapeIdentifier(conn, options_.schema.data(), options_.schema.size());
+  if (quoted == nullptr) {
+    throw StorageError(where() + ": invalid schema name: " + one_line(PQerrorMessage(conn)));
+  }
+  std::string out(quoted);
+  PQfreemem(quoted);
+  return out;
+}
+
+PGconn* Connection::live() {
+  if (!conn_) {
+    conn_.reset(PQconnectdb(options_.conninfo.c_str()));
+    if (!conn_) throw StorageError(where() + ": cannot allocate a libpq connection");
+    // libpq prints server notices to stderr by default; errors reach callers as exceptions,
+    // and a library must not write to a test's or a worker's stderr.
+    PQsetNoticeProcessor(conn_.get(), [](void*, const char*) {}, nullptr);
+  } else if (PQstatus(conn_.get()) == CONNECTION_OK) {
+    if (still_open()) return conn_.get();
+    PQreset(conn_.get());
+  } else {
+    PQreset(conn_.get());
+  }
+  if (PQstatus(conn_.get()) != CONNECTION_OK) {
+    throw StorageError(where() + ": cannot connect to the server: " +
+                       one_line(PQerrorMessage(conn_.get())));
+  }
+  // A new server session: nothing is prepared there yet.
+  prepared_.clear();
+  try {
+    set_up_session();
+  } catch (...) {
+    conn_.reset();  // never run a query outside the store's schema: start over next time
+    throw;
+  }
+  return conn_.get();
+}
+
+bool Connection::still_open() {
+  // An idle connection learns that the server closed it (a restart, an administrator's
+  // pg_terminate_backend) only from what waits on its socket: the server's goodbye, then
+  // end of file. Read that now, without waiting, so such a connection is reset before use
+  // instead of failing the next operation. A few rounds at most: the goodbye and the end
+  // of file may need one read each.
+  for (int round = 0; round < 4; ++round) {
+    pollfd waiting{.fd = PQsocket(conn_.get()), .events = POLLIN, .revents = 0};
+    if (::poll(&waiting, 1, 0) <= 0) break;
+    if (PQconsumeInput(conn_.get()) == 0) return false;
+    if (PQstatus(conn_.get()) != CONNECTION_OK) return false;
+  }
+  return PQstatus(conn_.get()) == CONNECTION_OK;
+}
+
+void Connection::set_up_session() {
+  char* quoted = PQescapeIdentifier(conn_.get(), options_.schema.data(), options_.schema.size());
+  if (quoted == nullptr) {
+    throw StorageError(where() + ": invalid schema name: " + one_line(PQerrorMessage(conn_.get())));
+  }
+  // application_name says which process and store a session serves (pg_stat_activity):
+  // the pid first, since the server cuts the name at 63 bytes.
+  const std::string application = "taskstore:" + std::to_string(::getpid()) + ":" + options_.schema;
+  char* application_literal = PQescapeLiteral(conn_.get(), application.data(), application.size());
+  std::string sql = std::string("SET search_path TO ") + quoted + "; SET statement_timeout = " +
+                    std::to_string(options_.statement_timeout.count()) +
+                    "; SET client_min_messages = warning; SET bytea_output = hex" +
+                    "; SET client_encoding = 'UTF8'" +
+                    (application_literal != nullptr
+                         ? std::string("; SET application_name = ") + application_literal
+                         : std::string());
+  PQfreemem(quoted);
+  PQfreemem(application_literal);
+  check(PQexec(conn_.get(), sql.c_str()), "session settings");
+}
+
+Result Connection::check(PGresult* raw, std::string_view sql) {
+  Result result(raw);
+  const ExecStatusType status = raw == nullptr ? PGRES_FATAL_ERROR : PQresultStatus(raw);
+  if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return result;
+
+  std::string message = raw != nullptr ? one_line(PQresultErrorMessage(raw)) : std::string();
+  if (message.empty()) message = one_line(PQerrorMessage(conn_.get()));
+  const char* state = raw != nullptr ? PQresultErrorField(raw, PG_DIAG_SQLSTATE) : nullptr;
+  std::string detail = " (";
+  if (state != nullptr) detail += std::string("SQLSTATE ") + state + ", ";
+  detail += "in: " + std::string(sql.substr(0, 60)) + (sql.size() > 60 ? "...)" : ")");
+  if (PQstatus(conn_.get()) != CONNECTION_OK) {
+    // The server or the network is gone; live() resets the connection before its next use.
+    throw StorageError(where() + ": lost the connection to the server: " + message + detail);
+  }
+  throw StorageError(where() + ": " + message + detail);
+}
+
+Result Connection::query(const std::string& sql, const Params& params) {
+  PGconn* conn = live();
+  auto found = prepared_.find(sql);
+  if (found == prepared_.end()) {
+    std::string name = "ts" + std::to_string(prepared_.size());
+    check(PQprepare(conn, name.c_str(), sql.c_str(), 0, nullptr), sql);
+    found = prepared_.emplace(sql, std::move(name)).first;
+  }
+  const std::vector<const char*> values = params.pointers();
+  return check(PQexecPrepared(conn, found->second.c_str(), params.size(), values.data(), nullptr,
+                              nullptr, 0),
+               sql);
+}
+
+void Connection::exec(const std::string& sql) { check(PQexec(live(), sql.c_str()), sql); }
+
+void Connection::rollback_if_open() noexcept {
+  if (!conn_ || PQstatus(conn_.get()) != CONNECTION_OK) return;
+  if (PQtransactionStatus(conn_.get()) == PQTRANS_IDLE) return;
+  PQclear(PQexec(conn_.get(), "ROLLBACK"));
+}
+
+}  // namespace taskstore::postgres

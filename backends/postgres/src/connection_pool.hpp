@@ -1,0 +1,11 @@
+#pragma once
+// The backend's connections, one per pool thread (see taskstore/connection_pool.hpp).
+
+#include "connection.hpp"
+#include "taskstore/connection_pool.hpp"
+
+namespace taskstore::postgres {
+
+using ConnectionPool = taskstore::ConnectionPool<Connection>;
+
+}  // namespace taskstore::postgres

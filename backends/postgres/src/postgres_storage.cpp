@@ -1,0 +1,178 @@
+#include "taskstore/postgres_storage.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <boost/asio/thread_pool.hpp>
+#include <utility>
+#include <vector>
+
+#include "connection_pool.hpp"
+#include "queries.hpp"
+#include "schema.hpp"
+#include "taskstore/offload.hpp"
+#include "taskstore/validation.hpp"
+
+namespace taskstore {
+
+static_assert(PostgresStorage::kSchemaVersion == postgres::kSchemaVersion);
+
+namespace {
+
+// The first connection opens now and creates or checks the schema, so an unreachable
+// server or a foreign schema fails the constructor rather than the first operation; the
+// others connect on first use.
+std::vector<std::unique_ptr<postgres::Connection>> open_connections(
+    const PostgresStorageOptions& options, std::size_t count) {
+  const postgres::ConnectionOptions connection_options{
+      .conninfo = options.conninfo,
+      .schema = options.schema,
+      .statement_timeout = std::max(options.statement_timeout, std::chrono::milliseconds(0)),
+  };
+  std::vector<std::unique_ptr<postgres::Connection>> connections;
+  for (std::size_t i = 0; i < count; ++i) {
+    connections.push_back(std::make_unique<postgres::Connection>(connection_options));
+  }
+  postgres::ensure_schema(*connections.front());
+  return connections;
+}
+
+}  // namespace
+
+class PostgresStorage::Impl {
+ public:
+  explicit Impl(PostgresStorageOptions options)
+      : options_(std::move(options)),
+        clock_(options_.clock ? options_.clock : system_clock()),
+        connections_(open_connections(options_, std::max<std::size_t>(options_.connections, 1))),
+        threads_(std::max<std::size_t>(options_.connections, 1)) {}
+
+  ~Impl() { threads_.join(); }  // before connections_ goes: no work may still hold one
+
+  // Runs `work(connection)` on a pool thread with a connection checked out for `operation`
+  // (a string literal), resuming the caller on its own executor: libpq blocks, and the
+  // caller's executor must never wait on the network. Callers name the result before
+  // awaiting it: g++ 12 destroys a lambda temporary that owns strings twice when it sits
+  // in the co_await expression itself (double free).
+  template <typename Work>
+  Awaitable<std::invoke_result_t<Work&, postgres::Connection&>> run(std::string_view operation,
+                                                                    std::string task_id,
+                                                                    Work work) {
+    check_process(operation);
+    return offload(threads_.get_executor(), [this, operation, task_id = std::move(task_id),
+                                             work = std::move(work)]() mutable {
+      auto lease = connections_.checkout(operation, std::move(task_id));
+      return work(*lease);
+    });
+  }
+
+  // A child forked from the opening process has no pool threads (work would never run)
+  // and shares the parent's sockets to the server (one protocol stream written by two
+  // processes): it opens its own instance.
+  void check_process(std::string_view operation) const {
+    if (::getpid() != owner_) {
+      throw StorageError(std::string(operation) + ": postgres store (schema " + options_.schema +
+                         ") was opened by process " + std::to_string(owner_) +
+                         "; a forked child must open its own instance");
+    }
+  }
+
+  // Called on the caller's thread, so an injected clock needn't be thread-safe.
+  Timestamp now() const { return clock_(); }
+  const std::string& schema() const { return options_.schema; }
+
+ private:
+  const PostgresStorageOptions options_;
+  const Clock clock_;
+  postgres::ConnectionPool connections_;
+  boost::asio::thread_pool threads_;
+  const pid_t owner_ = ::getpid();
+};
+
+PostgresStorage::PostgresStorage(PostgresStorageOptions options)
+    : impl_(std::make_unique<Impl>(std::move(options))) {}
+
+PostgresStorage::~PostgresStorage() = default;
+
+const std::string& PostgresStorage::schema() const { return impl_->schema(); }
+
+Awaitable<std::string> PostgresStorage::enqueue(Task task) {
+  validate_new_task(task);
+  std::string id = task.id;
+  auto op = impl_->run("enqueue", id, [task = std::move(task)](postgres::Connection& connection) {
+    postgres::insert_task(connection, task);
+  });
+  co_await std::move(op);
+  co_return id;
+}
+
+Awaitable<std::optional<Task>> PostgresStorage::dequeue(Timestamp now) {
+  auto op = impl_->run("dequeue", {}, [now](postgres::Connection& connection) {
+    return postgres::claim_due_task(connection, now);
+  });
+  co_return co_await std::move(op);
+}
+
+Awaitable<void> PostgresStorage::mark_running(std::string task_id) {
+  validate_task_id("mark_running", task_id);
+  auto op = impl_->run("mark_running", task_id,
+                       [task_id, now = impl_->now()](postgres::Connection& connection) {
+                         postgres::set_running(connection, task_id, now);
+                       });
+  co_await std::move(op);
+}
+
+Awaitable<void> PostgresStorage::mark_done(std::string task_id, TaskResult result) {
+  validate_success_result(task_id, result);
+  auto op = impl_->run(
+      "mark_done", task_id,
+      [task_id, result = std::move(result), now = impl_->now()](postgres::Connection& connection) {
+        postgres::complete_task(connection, task_id, result, now);
+      });
+  co_await std::move(op);
+}
+
+Awaitable<std::optional<TaskResult>> PostgresStorage::get_result(std::string task_id) {
+  validate_task_id("get_result", task_id);
+  auto op = impl_->run("get_result", task_id, [task_id](postgres::Connection& connection) {
+    return postgres::find_result(connection, task_id);
+  });
+  co_return co_await std::move(op);
+}
+
+Awaitable<std::size_t> PostgresStorage::purge_results(Timestamp older_than) {
+  auto op = impl_->run("purge_results", {}, [older_than](postgres::Connection& connection) {
+    return postgres::delete_results_before(connection, older_than);
+  });
+  co_return co_await std::move(op);
+}
+
+Awaitable<void> PostgresStorage::mark_failed(std::string task_id, std::string error,
+                                             bool will_retry) {
+  validate_task_id("mark_failed", task_id);
+  auto op = impl_->run("mark_failed", task_id,
+                       [task_id, error = std::move(error), will_retry,
+                        now = impl_->now()](postgres::Connection& connection) {
+                         postgres::fail_task(connection, task_id, error, will_retry, now);
+                       });
+  co_await std::move(op);
+}
+
+Awaitable<std::optional<Task>> PostgresStorage::get_task(std::string task_id) {
+  validate_task_id("get_task", task_id);
+  auto op = impl_->run("get_task", task_id, [task_id](postgres::Connection& connection) {
+    return postgres::find_task(connection, task_id);
+  });
+  co_return co_await std::move(op);
+}
+
+Awaitable<void> PostgresStorage::reschedule(std::string task_id, Timestamp new_eta) {
+  validate_task_id("reschedule", task_id);
+  auto op = impl_->run("reschedule", task_id,
+                       [task_id, new_eta, now = impl_->now()](postgres::Connection& connection) {
+                         postgres::set_eta(connection, task_id, new_eta, now);
+                       });
+  co_await std::move(op);
+}
+
+}  // namespace taskstore

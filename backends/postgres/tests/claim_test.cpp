@@ -1,0 +1,85 @@
+// Claims racing on threads, through one instance and through one instance per thread:
+// every task is handed out exactly once.
+
+#include <algorithm>
+#include <memory>
+#include <set>
+#include <thread>
+#include <vector>
+
+#include "test_support.hpp"
+
+namespace taskstore::postgres_test {
+namespace {
+
+using ClaimTest = PgTest;
+
+constexpr int kTasks = 400;
+constexpr int kThreads = 6;
+
+// Enqueues kTasks due tasks, then drains them from kThreads threads, each claiming through
+// `store_for(thread)` until nothing is due; returns every claimed id in claim order per
+// thread, all threads concatenated.
+template <typename StoreFor>
+std::vector<std::string> drain(BaseStorage& loader, StoreFor store_for) {
+  asio::io_context io;
+  for (int i = 0; i < kTasks; ++i) {
+    sync_wait(io, loader.enqueue(make_task("t" + std::to_string(i), i % 17)));
+  }
+  std::vector<std::vector<std::string>> claimed(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      asio::io_context own;
+      BaseStorage& store = store_for(t);
+      while (auto task = sync_wait(own, store.dequeue(at(1'000)))) {
+        claimed[static_cast<std::size_t>(t)].push_back(task->id);
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  std::vector<std::string> all;
+  for (const auto& ids : claimed) all.insert(all.end(), ids.begin(), ids.end());
+  return all;
+}
+
+void expect_each_claimed_once(const std::vector<std::string>& claimed) {
+  const std::set<std::string> distinct(claimed.begin(), claimed.end());
+  EXPECT_EQ(claimed.size(), distinct.size()) << "a task was claimed twice";
+  EXPECT_EQ(distinct.size(), static_cast<std::size_t>(kTasks)) << "a due task was never claimed";
+}
+
+// Checks: DEQ-6, PG-2
+TEST_F(ClaimTest, ThreadsSharingOneInstanceClaimEachTaskOnce) {
+  PostgresStorageOptions opts = options();
+  opts.connections = 4;
+  PostgresStorage storage(opts);
+  expect_each_claimed_once(drain(storage, [&](int) -> BaseStorage& { return storage; }));
+}
+
+// Checks: DEQ-7, PG-2
+TEST_F(ClaimTest, ThreadsWithTheirOwnInstanceClaimEachTaskOnce) {
+  std::vector<std::unique_ptr<PostgresStorage>> stores;
+  for (int t = 0; t < kThreads; ++t) stores.push_back(std::make_unique<PostgresStorage>(options()));
+  expect_each_claimed_once(drain(*stores.front(), [&](int t) -> BaseStorage& {
+    return *stores[static_cast<std::size_t>(t)];
+  }));
+  // Every claim counted one attempt and left the task RUNNING.
+  EXPECT_EQ(raw()->query("SELECT count(*) FROM tasks WHERE status = 'RUNNING' AND attempts = 1"),
+            std::to_string(kTasks));
+}
+
+// Checks: DEQ-4
+TEST_F(ClaimTest, ClaimsComeInEtaOrderTiesInEnqueueOrder) {
+  PostgresStorage storage(options());
+  sync_wait(io_, storage.enqueue(make_task("late", 30)));
+  sync_wait(io_, storage.enqueue(make_task("tie-first", 20)));
+  sync_wait(io_, storage.enqueue(make_task("tie-second", 20)));
+  sync_wait(io_, storage.enqueue(make_task("early", -10)));
+  std::vector<std::string> order;
+  while (auto task = sync_wait(io_, storage.dequeue(at(30)))) order.push_back(task->id);
+  EXPECT_EQ(order, (std::vector<std::string>{"early", "tie-first", "tie-second", "late"}));
+}
+
+}  // namespace
+}  // namespace taskstore::postgres_test
