@@ -196,14 +196,43 @@ class GroupCommit {
       if (leading_) return;
       leading_ = true;
     }
-    post_to_pool_([this] { lead(); });
+    try {
+      post_to_pool_([this] { lead(); });
+    } catch (...) {
+      // No pool thread could be sent (out of memory): nobody would ever run what is
+      // queued, so it all fails now rather than waiting forever.
+      abandon(std::current_exception());
+    }
+  }
+
+  // Fails every queued operation with `error` and gives up the lead.
+  void abandon(std::exception_ptr error) noexcept {
+    std::deque<std::shared_ptr<Operation>> stranded;
+    {
+      std::lock_guard lock(mutex_);
+      leading_ = false;
+      stranded.swap(queue_);
+    }
+    for (const auto& operation : stranded) {
+      operation->fail(error);
+      resume(*operation);
+    }
+  }
+
+  // Hands an operation's outcome to its caller. Should even that fail (out of memory),
+  // there is no one left to tell; the other callers must still be resumed.
+  static void resume(Operation& operation) noexcept {
+    try {
+      operation.finish();
+    } catch (...) {
+    }
   }
 
   // Takes the next group off the queue into `group`; false once the queue has stayed empty
   // for a short while (the lead is then given up). Waiting a little before giving up lets
   // a caller that resumes and writes again find a leader still here, which saves waking
   // a pool thread for every write of a single busy caller.
-  bool take_group(std::vector<std::shared_ptr<Operation>>& group) {
+  bool take_group(std::vector<std::shared_ptr<Operation>>& group) noexcept {
     const auto give_up = std::chrono::steady_clock::now() + kLinger;
     for (;;) {
       {
@@ -228,10 +257,18 @@ class GroupCommit {
     }
   }
 
-  // Runs groups until the queue stays empty.
-  void lead() {
+  // Runs groups until the queue stays empty. Nothing may escape: an exception out of a
+  // pool thread's handler ends the process, and the queue would be left without a leader.
+  void lead() noexcept {
     std::vector<std::shared_ptr<Operation>> group;
     std::vector<Operation*> view;
+    try {
+      group.reserve(max_group_);  // so taking a group never allocates halfway through
+      view.reserve(max_group_);
+    } catch (...) {
+      abandon(std::current_exception());
+      return;
+    }
     for (;;) {
       group.clear();
       if (!take_group(group)) return;
@@ -244,7 +281,7 @@ class GroupCommit {
         // group is known to be durable, so every operation fails with that error.
         for (Operation* operation : view) operation->fail(std::current_exception());
       }
-      for (Operation* operation : view) operation->finish();
+      for (Operation* operation : view) resume(*operation);
     }
   }
 

@@ -79,10 +79,6 @@ void OverlayIo::commit() {
     replace_in(layout_.results_dir());
     stage = 3;
     replace_in(layout_.tasks_dir());
-    stage = 4;
-    for (const auto& [key, entry] : entries_) {
-      if (stage_of(key, entry) == 4) remove_file(key.first / key.second);
-    }
   } catch (...) {
     for (const Pending& pending : temps) {
       if (!pending.renamed) ::unlink(pending.temp.path.c_str());  // best effort
@@ -90,11 +86,22 @@ void OverlayIo::commit() {
     restore(stage);
     throw;
   }
+  // Stage 4 is past the point of no return: every claim and result is durable and
+  // readers may have seen them. A marker that can't be removed is only stale (dequeue
+  // drops it), so its error must not fail, let alone undo, a group that has committed.
+  for (const auto& [key, entry] : entries_) {
+    if (stage_of(key, entry) != 4) continue;
+    try {
+      remove_file(key.first / key.second);
+    } catch (...) {
+    }
+  }
 }
 
 void OverlayIo::restore(int failed_stage) noexcept {
-  // Tasks first, then results, then markers: a task put back PENDING finds its marker
-  // still there, and a new task is gone before the marker created for it.
+  // Tasks first, then results, then markers: a new task is gone before the marker created
+  // for it. A task put back PENDING still has its marker, since markers are removed only
+  // in stage 4, which never fails (see commit()).
   for (const fs::path& dir : {layout_.tasks_dir(), layout_.results_dir(), layout_.queue_dir()}) {
     bool removed_any = false;
     for (const auto& [key, entry] : entries_) {

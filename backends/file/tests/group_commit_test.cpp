@@ -342,5 +342,26 @@ TEST_F(FileGroupCommit, ACommitThatFailsFailsEveryWriteInItAndPutsTheStoreBack) 
   EXPECT_EQ(again->attempts, 1);
 }
 
+// Checks: FILE-6, DEQ-6
+TEST_F(FileGroupCommit, AMarkerThatCannotBeRemovedDoesNotUndoACommittedClaim) {
+  auto storage = open(256);
+  sync_wait(io_, storage->enqueue(make_task("a")));
+  // a's marker becomes a non-empty directory of the same name, so unlinking it (the last
+  // stage of a claim's commit, after the claim is durable) fails.
+  const auto markers = file_names(dir_.path() / "queue");
+  ASSERT_EQ(markers.size(), 1u);
+  const fs::path marker = dir_.path() / "queue" / markers.front();
+  fs::remove(marker);
+  fs::create_directories(marker / "occupied");
+
+  const auto claimed = sync_wait(io_, storage->dequeue(from_micros(5000)));
+  ASSERT_TRUE(claimed.has_value());
+  EXPECT_EQ(claimed->id, "a");
+  EXPECT_EQ(sync_wait(io_, storage->get_task("a"))->status, TaskStatus::RUNNING);
+  // The claim stands: the marker left behind is stale and hands "a" out to no one.
+  fs::remove_all(marker);
+  EXPECT_FALSE(sync_wait(io_, storage->dequeue(from_micros(5000))).has_value());
+}
+
 }  // namespace
 }  // namespace taskstore::file_test

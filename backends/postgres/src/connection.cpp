@@ -118,11 +118,21 @@ std::string Connection::quoted_schema() {
 
 PGconn* Connection::live() {
   if (!conn_) {
-    conn_.reset(PQconnectdb(options_.conninfo.c_str()));
+    // A connect_timeout unless the connection string sets one (it comes later, so it
+    // wins): against a server that stops answering, connecting must fail, not hang.
+    const char* const keywords[] = {"connect_timeout", "dbname", nullptr};
+    const char* const values[] = {"10", options_.conninfo.c_str(), nullptr};
+    conn_.reset(PQconnectdbParams(keywords, values, /*expand_dbname=*/1));
     if (!conn_) throw StorageError(where() + ": cannot allocate a libpq connection");
     // libpq prints server notices to stderr by default; errors reach callers as exceptions,
     // and a library must not write to a test's or a worker's stderr.
     PQsetNoticeProcessor(conn_.get(), [](void*, const char*) {}, nullptr);
+  } else if (in_transaction_) {
+    // Never reset inside a transaction (see in_transaction_): a dead session fails the
+    // statement, and with it the operation.
+    if (PQstatus(conn_.get()) == CONNECTION_OK) return conn_.get();
+    throw StorageError(where() + ": lost the connection to the server in the middle of a "
+                       "transaction: " + one_line(PQerrorMessage(conn_.get())));
   } else if (PQstatus(conn_.get()) == CONNECTION_OK) {
     if (still_open()) return conn_.get();
     PQreset(conn_.get());

@@ -122,6 +122,9 @@ class Connection {
   std::string_view operation_ = "open";
   std::string task_id_;
   std::unique_ptr<PGconn, Finish> conn_;
+  // Between BEGIN and COMMIT/ROLLBACK: a connection lost now must fail the operation, never
+  // be reset, or the rest of the transaction would run in autocommit on a new session.
+  bool in_transaction_ = false;
   // SQL text -> the name it was prepared under on the current server session.
   std::unordered_map<std::string, std::string> prepared_;
 };
@@ -129,6 +132,11 @@ class Connection {
 template <typename Body>
 std::invoke_result_t<Body&> Connection::transaction(Body&& body) {
   exec("BEGIN");
+  in_transaction_ = true;
+  struct Ends {
+    bool& flag;
+    ~Ends() { flag = false; }
+  } ends{in_transaction_};
   try {
     if constexpr (std::is_void_v<std::invoke_result_t<Body&>>) {
       body();
