@@ -175,7 +175,11 @@ class GroupCommit {
     void finish() override {
       // A failed operation hands back no result, even one it produced before failing.
       if (this->error_) this->clear_result();
-      boost::asio::post(home_, [handler = std::move(handler_), error = this->error_,
+      // The error moves to the caller: this operation may be destroyed on the leader's
+      // thread while the caller still reads the exception, so the leader must not hold a
+      // reference the caller's would race with (exception_ptr counts its references in
+      // the runtime library, where ThreadSanitizer cannot see them).
+      boost::asio::post(home_, [handler = std::move(handler_), error = std::move(this->error_),
                                 slot = std::move(this->slot_)]() mutable {
         std::move(handler)(error, std::move(slot));
       });
