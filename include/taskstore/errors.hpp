@@ -2,6 +2,7 @@
 // Typed errors of the storage contract. Every failed operation raises a StorageError;
 // callers that care why catch one of the derived types.
 
+#include <exception>
 #include <stdexcept>
 #include <string>
 
@@ -39,5 +40,22 @@ class InvalidArgumentError : public StorageError {
  public:
   using StorageError::StorageError;
 };
+
+// The exception being handled, as an error of the contract with `prefix` before and
+// `suffix` after its message: a CorruptionError stays one, anything else becomes a
+// StorageError. Backends use it to hand a failure shared by several operations (a group
+// commit that failed) to each of them, naming that operation. Call only inside a catch.
+inline std::exception_ptr rewrap_current_error(const std::string& prefix,
+                                               const std::string& suffix) {
+  try {
+    throw;
+  } catch (const CorruptionError& e) {
+    return std::make_exception_ptr(CorruptionError(prefix + e.what() + suffix));
+  } catch (const std::exception& e) {
+    return std::make_exception_ptr(StorageError(prefix + e.what() + suffix));
+  } catch (...) {
+    return std::make_exception_ptr(StorageError(prefix + "unknown error" + suffix));
+  }
+}
 
 }  // namespace taskstore

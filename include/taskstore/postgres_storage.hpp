@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 
+#include "taskstore/group_commit.hpp"
 #include "taskstore/storage.hpp"
 
 namespace taskstore {
@@ -23,6 +24,9 @@ struct PostgresStorageOptions {
   // that runs longer fails its operation with StorageError carrying the server's message.
   std::chrono::milliseconds statement_timeout{0};
   Clock clock = system_clock();  // stamps updated_at/finished_at without a `now`
+  // Writes of concurrent callers share one transaction, and so one WAL flush, up to this
+  // many per commit (spec PG-5); 1 gives each write its own transaction.
+  std::size_t max_group_size = 256;
 };
 
 class PostgresStorage final : public BaseStorage {
@@ -44,6 +48,8 @@ class PostgresStorage final : public BaseStorage {
   Awaitable<void> reschedule(std::string task_id, Timestamp new_eta) override;
 
   const std::string& schema() const;
+  // How writes were grouped into commits so far (PG-5).
+  GroupCommitStats group_commit_stats() const;
 
   static constexpr int kSchemaVersion = 1;
 

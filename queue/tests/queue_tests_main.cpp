@@ -1,5 +1,6 @@
-// Runs the queue's tests on the three reference backends, one ctest entry per test and
-// backend (like conformance/tests/reference_backends_main.cpp).
+// Runs the queue's tests on the reference backends, one ctest entry per test and backend
+// (like conformance/tests/reference_backends_main.cpp): postgres too when TASKSTORE_PG
+// names a server, else its tests are reported as skipped with the reason.
 //
 // Registering a backend links the conformance suite in as well; by default only the
 // queue's tests run (their names start with "Queue"). --gtest_filter overrides that.
@@ -42,6 +43,7 @@ int main(int argc, char** argv) {
   tc::register_backend(tc::memory_backend());
   tc::register_backend(tc::file_backend(fs::path(scratch) / "file"));
   tc::register_backend(tc::sqlite_backend(fs::path(scratch) / "sqlite"));
+  tc::register_postgres_from_environment();
   GTEST_FLAG_SET(filter, "Queue*");
   ::testing::InitGoogleTest(&argc, argv);
   const int status = RUN_ALL_TESTS();

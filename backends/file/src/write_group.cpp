@@ -19,16 +19,7 @@ std::exception_ptr error_of(const WriteOperation& operation, std::size_t group_s
   if (group_size > 1) {
     context += ", one of " + std::to_string(group_size) + " writes committed together";
   }
-  const std::string suffix = " (during " + context + ")";
-  try {
-    throw;
-  } catch (const CorruptionError& e) {
-    return std::make_exception_ptr(CorruptionError(e.what() + suffix));
-  } catch (const std::exception& e) {
-    return std::make_exception_ptr(StorageError(e.what() + suffix));
-  } catch (...) {
-    return std::make_exception_ptr(StorageError("unknown error" + suffix));
-  }
+  return rewrap_current_error("", " (during " + context + ")");
 }
 
 // Fails every operation of `group` that has not failed on its own with the current error.

@@ -24,8 +24,10 @@ Params& Params::text(std::string_view value) {
   return *this;
 }
 
-Params& Params::bytes(std::string_view value) {
-  // bytea's hex input form: "\x" then two hex digits a byte.
+namespace {
+
+// bytea's hex input form: "\x" then two hex digits a byte.
+std::string bytea_hex(std::string_view value) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string hex = "\\x";
   hex.reserve(2 + 2 * value.size());
@@ -34,13 +36,21 @@ Params& Params::bytes(std::string_view value) {
     hex += kHex[byte >> 4];
     hex += kHex[byte & 0x0f];
   }
-  values_.emplace_back(std::move(hex));
+  return hex;
+}
+
+std::string_view as_chars(const Bytes& value) {
+  return std::string_view(reinterpret_cast<const char*>(value.data()), value.size());
+}
+
+}  // namespace
+
+Params& Params::bytes(std::string_view value) {
+  values_.emplace_back(bytea_hex(value));
   return *this;
 }
 
-Params& Params::bytes(const Bytes& value) {
-  return bytes(std::string_view(reinterpret_cast<const char*>(value.data()), value.size()));
-}
+Params& Params::bytes(const Bytes& value) { return bytes(as_chars(value)); }
 
 Params& Params::optional_bytes(const std::optional<std::string>& value) {
   return value ? bytes(*value) : null();
@@ -60,6 +70,45 @@ std::vector<const char*> Params::pointers() const {
   out.reserve(values_.size());
   for (const auto& value : values_) out.push_back(value ? value->c_str() : nullptr);
   return out;
+}
+
+// --- ArrayLiteral --------------------------------------------------------------------------
+
+void ArrayLiteral::quoted(std::string_view element) {
+  // Every element quoted, with " and \ escaped, so commas, braces, spaces and the word
+  // NULL inside a value stay part of it.
+  if (!elements_.empty()) elements_ += ',';
+  elements_ += '"';
+  for (const char c : element) {
+    if (c == '"' || c == '\\') elements_ += '\\';
+    elements_ += c;
+  }
+  elements_ += '"';
+}
+
+ArrayLiteral& ArrayLiteral::text(std::string_view value) {
+  quoted(value);
+  return *this;
+}
+
+ArrayLiteral& ArrayLiteral::bytes(std::string_view value) {
+  quoted(bytea_hex(value));
+  return *this;
+}
+
+ArrayLiteral& ArrayLiteral::bytes(const Bytes& value) { return bytes(as_chars(value)); }
+
+ArrayLiteral& ArrayLiteral::optional_bytes(const std::optional<std::string>& value) {
+  if (value) return bytes(*value);
+  if (!elements_.empty()) elements_ += ',';
+  elements_ += "NULL";
+  return *this;
+}
+
+ArrayLiteral& ArrayLiteral::int64(std::int64_t value) {
+  if (!elements_.empty()) elements_ += ',';
+  elements_ += std::to_string(value);
+  return *this;
 }
 
 // --- Result --------------------------------------------------------------------------------
@@ -193,11 +242,15 @@ void Connection::set_up_session() {
 Result Connection::check(PGresult* raw, std::string_view sql) {
   Result result(raw);
   const ExecStatusType status = raw == nullptr ? PGRES_FATAL_ERROR : PQresultStatus(raw);
-  if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return result;
+  if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) {
+    last_sqlstate_.clear();
+    return result;
+  }
 
   std::string message = raw != nullptr ? one_line(PQresultErrorMessage(raw)) : std::string();
   if (message.empty()) message = one_line(PQerrorMessage(conn_.get()));
   const char* state = raw != nullptr ? PQresultErrorField(raw, PG_DIAG_SQLSTATE) : nullptr;
+  last_sqlstate_ = state != nullptr ? state : "";
   std::string detail = " (";
   if (state != nullptr) detail += std::string("SQLSTATE ") + state + ", ";
   detail += "in: " + std::string(sql.substr(0, 60)) + (sql.size() > 60 ? "...)" : ")");
@@ -217,14 +270,40 @@ Result Connection::query(const std::string& sql, const Params& params) {
     found = prepared_.emplace(sql, std::move(name)).first;
   }
   const std::vector<const char*> values = params.pointers();
-  return check(PQexecPrepared(conn, found->second.c_str(), params.size(), values.data(), nullptr,
-                              nullptr, 0),
-               sql);
+  Result result = check(PQexecPrepared(conn, found->second.c_str(), params.size(), values.data(),
+                                       nullptr, nullptr, 0),
+                        sql);
+  // "SELECT n" counts rows read (FOR UPDATE locks, never writes); INSERT, UPDATE and
+  // DELETE count rows written.
+  if (!result.command().starts_with("SELECT")) {
+    writes_ += result.affected();
+  }
+  return result;
 }
 
 void Connection::exec(const std::string& sql) { check(PQexec(live(), sql.c_str()), sql); }
 
+void Connection::begin() {
+  exec("BEGIN");
+  in_transaction_ = true;
+}
+
+void Connection::commit() {
+  // Whatever COMMIT does, the transaction is over: a failed COMMIT ends it too.
+  struct Ends {
+    bool& flag;
+    ~Ends() { flag = false; }
+  } ends{in_transaction_};
+  exec("COMMIT");
+}
+
+bool Connection::transaction_failed() const {
+  if (!conn_ || PQstatus(conn_.get()) != CONNECTION_OK) return true;
+  return PQtransactionStatus(conn_.get()) == PQTRANS_INERROR;
+}
+
 void Connection::rollback_if_open() noexcept {
+  in_transaction_ = false;
   if (!conn_ || PQstatus(conn_.get()) != CONNECTION_OK) return;
   if (PQtransactionStatus(conn_.get()) == PQTRANS_IDLE) return;
   PQclear(PQexec(conn_.get(), "ROLLBACK"));

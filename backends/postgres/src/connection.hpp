@@ -43,6 +43,22 @@ class Params {
   std::vector<std::optional<std::string>> values_;
 };
 
+// An array in PostgreSQL's text format ('{"a","b",NULL}'), passed as one text parameter
+// and cast in the SQL ($1::text[]): how a batch of values crosses in one statement.
+class ArrayLiteral {
+ public:
+  ArrayLiteral& text(std::string_view value);  // never holds NUL
+  ArrayLiteral& bytes(std::string_view value);  // for a bytea[]: any bytes
+  ArrayLiteral& bytes(const Bytes& value);
+  ArrayLiteral& optional_bytes(const std::optional<std::string>& value);
+  ArrayLiteral& int64(std::int64_t value);
+  std::string str() const { return "{" + elements_ + "}"; }
+
+ private:
+  void quoted(std::string_view element);
+  std::string elements_;
+};
+
 // A query's result, freed on destruction. Columns and rows count from 0.
 class Result {
  public:
@@ -55,6 +71,8 @@ class Result {
   std::string column_name(int column) const;
   // Rows an INSERT, UPDATE or DELETE touched.
   std::size_t affected() const;
+  // The command tag: "UPDATE 1", "SELECT 0", ...
+  std::string_view command() const { return PQcmdStatus(result_.get()); }
 
  private:
   struct Clear {
@@ -96,9 +114,23 @@ class Connection {
   // Runs one or more statements without parameters (DDL, BEGIN, COMMIT).
   void exec(const std::string& sql);
 
-  // `body` between BEGIN and COMMIT; an exception from `body` rolls back.
+  // `body` between BEGIN and COMMIT; an exception from `body` rolls back. Inside an open
+  // transaction (a group commit's) it just runs `body`: the enclosing one commits.
   template <typename Body>
   std::invoke_result_t<Body&> transaction(Body&& body);
+  bool in_transaction() const { return in_transaction_; }
+  // Opens and closes a transaction by hand (a group commit spans many operations).
+  void begin();
+  void commit();
+
+  // Rows written (inserted, updated, deleted) by this connection's statements so far: an
+  // operation that fails after its count moved has written and must be undone.
+  std::uint64_t writes() const { return writes_; }
+  // True if the open transaction can no longer commit: a statement failed on the server
+  // (PostgreSQL then refuses everything until ROLLBACK), or the connection is gone.
+  bool transaction_failed() const;
+  // The SQLSTATE of the last statement that failed on the server ("" if none did).
+  const std::string& last_sqlstate() const { return last_sqlstate_; }
 
   // Ends an open transaction without keeping any of it; a no-op outside one or on a lost
   // connection.
@@ -125,25 +157,23 @@ class Connection {
   // Between BEGIN and COMMIT/ROLLBACK: a connection lost now must fail the operation, never
   // be reset, or the rest of the transaction would run in autocommit on a new session.
   bool in_transaction_ = false;
+  std::uint64_t writes_ = 0;
+  std::string last_sqlstate_;
   // SQL text -> the name it was prepared under on the current server session.
   std::unordered_map<std::string, std::string> prepared_;
 };
 
 template <typename Body>
 std::invoke_result_t<Body&> Connection::transaction(Body&& body) {
-  exec("BEGIN");
-  in_transaction_ = true;
-  struct Ends {
-    bool& flag;
-    ~Ends() { flag = false; }
-  } ends{in_transaction_};
+  if (in_transaction_) return body();
+  begin();
   try {
     if constexpr (std::is_void_v<std::invoke_result_t<Body&>>) {
       body();
-      exec("COMMIT");
+      commit();
     } else {
       auto result = body();
-      exec("COMMIT");
+      commit();
       return result;
     }
   } catch (...) {

@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdint>
+#include <span>
 #include <boost/asio/thread_pool.hpp>
 #include <utility>
 #include <vector>
@@ -10,6 +12,7 @@
 #include "connection_pool.hpp"
 #include "queries.hpp"
 #include "schema.hpp"
+#include "write_group.hpp"
 #include "taskstore/offload.hpp"
 #include "taskstore/validation.hpp"
 
@@ -45,7 +48,12 @@ class PostgresStorage::Impl {
       : options_(std::move(options)),
         clock_(options_.clock ? options_.clock : system_clock()),
         connections_(open_connections(options_, std::max<std::size_t>(options_.connections, 1))),
-        threads_(std::max<std::size_t>(options_.connections, 1)) {}
+        threads_(std::max<std::size_t>(options_.connections, 1)),
+        writes_(threads_.get_executor(), options_.max_group_size,
+                [this](std::span<postgres::WriteOperation* const> group) {
+                  auto lease = connections_.checkout("commit");
+                  postgres::commit_write_group(*lease, group);
+                }) {}
 
   ~Impl() { threads_.join(); }  // before connections_ goes: no work may still hold one
 
@@ -65,6 +73,17 @@ class PostgresStorage::Impl {
       return work(*lease);
     });
   }
+
+  // Like run(), for an operation that writes: it joins the next commit group, and the
+  // caller resumes once that group is committed.
+  template <typename Work>
+  Awaitable<std::invoke_result_t<Work&, postgres::GroupSession&>> write(
+      std::string_view operation, std::string task_id, Work work) {
+    check_process(operation);
+    return writes_.submit(operation, std::move(task_id), std::move(work));
+  }
+
+  GroupCommitStats group_commit_stats() const { return writes_.stats(); }
 
   // A child forked from the opening process has no pool threads (work would never run)
   // and shares the parent's sockets to the server (one protocol stream written by two
@@ -86,6 +105,7 @@ class PostgresStorage::Impl {
   const Clock clock_;
   postgres::ConnectionPool connections_;
   boost::asio::thread_pool threads_;
+  GroupCommit<postgres::GroupSession> writes_;
   const pid_t owner_ = ::getpid();
 };
 
@@ -96,38 +116,45 @@ PostgresStorage::~PostgresStorage() = default;
 
 const std::string& PostgresStorage::schema() const { return impl_->schema(); }
 
+GroupCommitStats PostgresStorage::group_commit_stats() const {
+  return impl_->group_commit_stats();
+}
+
 Awaitable<std::string> PostgresStorage::enqueue(Task task) {
   validate_new_task(task);
   std::string id = task.id;
-  auto op = impl_->run("enqueue", id, [task = std::move(task)](postgres::Connection& connection) {
-    postgres::insert_task(connection, task);
+  auto op = impl_->write("enqueue", id, [task = std::move(task)](postgres::GroupSession& session) {
+    postgres::insert_task(session.connection(), task);
   });
   co_await std::move(op);
   co_return id;
 }
 
 Awaitable<std::optional<Task>> PostgresStorage::dequeue(Timestamp now) {
-  auto op = impl_->run("dequeue", {}, [now](postgres::Connection& connection) {
-    return postgres::claim_due_task(connection, now);
-  });
+  // `damaged` outlives one try: a rerun of the group passes over the rows found damaged.
+  auto op = impl_->write("dequeue", {},
+                         [now, damaged = std::vector<std::int64_t>()](
+                             postgres::GroupSession& session) mutable {
+                           return session.claim(now, damaged);
+                         });
   co_return co_await std::move(op);
 }
 
 Awaitable<void> PostgresStorage::mark_running(std::string task_id) {
   validate_task_id("mark_running", task_id);
-  auto op = impl_->run("mark_running", task_id,
-                       [task_id, now = impl_->now()](postgres::Connection& connection) {
-                         postgres::set_running(connection, task_id, now);
+  auto op = impl_->write("mark_running", task_id,
+                       [task_id, now = impl_->now()](postgres::GroupSession& session) {
+                         session.mark_running(task_id, now);
                        });
   co_await std::move(op);
 }
 
 Awaitable<void> PostgresStorage::mark_done(std::string task_id, TaskResult result) {
   validate_success_result(task_id, result);
-  auto op = impl_->run(
+  auto op = impl_->write(
       "mark_done", task_id,
-      [task_id, result = std::move(result), now = impl_->now()](postgres::Connection& connection) {
-        postgres::complete_task(connection, task_id, result, now);
+      [task_id, result = std::move(result), now = impl_->now()](postgres::GroupSession& session) {
+        session.mark_done(task_id, result, now);
       });
   co_await std::move(op);
 }
@@ -141,8 +168,8 @@ Awaitable<std::optional<TaskResult>> PostgresStorage::get_result(std::string tas
 }
 
 Awaitable<std::size_t> PostgresStorage::purge_results(Timestamp older_than) {
-  auto op = impl_->run("purge_results", {}, [older_than](postgres::Connection& connection) {
-    return postgres::delete_results_before(connection, older_than);
+  auto op = impl_->write("purge_results", {}, [older_than](postgres::GroupSession& session) {
+    return postgres::delete_results_before(session.connection(), older_than);
   });
   co_return co_await std::move(op);
 }
@@ -150,10 +177,10 @@ Awaitable<std::size_t> PostgresStorage::purge_results(Timestamp older_than) {
 Awaitable<void> PostgresStorage::mark_failed(std::string task_id, std::string error,
                                              bool will_retry) {
   validate_task_id("mark_failed", task_id);
-  auto op = impl_->run("mark_failed", task_id,
+  auto op = impl_->write("mark_failed", task_id,
                        [task_id, error = std::move(error), will_retry,
-                        now = impl_->now()](postgres::Connection& connection) {
-                         postgres::fail_task(connection, task_id, error, will_retry, now);
+                        now = impl_->now()](postgres::GroupSession& session) {
+                         postgres::fail_task(session.connection(), task_id, error, will_retry, now);
                        });
   co_await std::move(op);
 }
@@ -168,9 +195,9 @@ Awaitable<std::optional<Task>> PostgresStorage::get_task(std::string task_id) {
 
 Awaitable<void> PostgresStorage::reschedule(std::string task_id, Timestamp new_eta) {
   validate_task_id("reschedule", task_id);
-  auto op = impl_->run("reschedule", task_id,
-                       [task_id, new_eta, now = impl_->now()](postgres::Connection& connection) {
-                         postgres::set_eta(connection, task_id, new_eta, now);
+  auto op = impl_->write("reschedule", task_id,
+                       [task_id, new_eta, now = impl_->now()](postgres::GroupSession& session) {
+                         postgres::set_eta(session.connection(), task_id, new_eta, now);
                        });
   co_await std::move(op);
 }

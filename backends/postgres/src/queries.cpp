@@ -1,17 +1,18 @@
 #include "queries.hpp"
 
+#include <stdexcept>
 #include <vector>
 
 #include "row_codec.hpp"
 
 namespace taskstore::postgres {
 
-namespace {
-
-[[noreturn]] void throw_not_found(const Connection& connection, const std::string& task_id) {
-  throw NotFoundError(std::string(connection.operation()) + ": task '" + task_id +
-                      "' not found in postgres store (schema " + connection.schema() + ")");
+NotFoundError not_found(const Connection& connection, const std::string& task_id) {
+  return NotFoundError(std::string(connection.operation()) + ": task '" + task_id +
+                       "' not found in postgres store (schema " + connection.schema() + ")");
 }
+
+namespace {
 
 // Inside the caller's transaction: reads and locks the task first, so an unknown id raises
 // NotFoundError before anything is written, and a damaged row raises CorruptionError
@@ -24,7 +25,7 @@ void update_task(Connection& connection, const std::string& sql, const std::stri
   Params id;
   id.text(task_id);
   const Result found = connection.query(select, id);
-  if (found.rows() == 0) throw_not_found(connection, task_id);
+  if (found.rows() == 0) throw not_found(connection, task_id);
   read_task(connection, found, 0);
   connection.query(sql, params);
 }
@@ -60,7 +61,8 @@ void insert_task(Connection& connection, const Task& task) {
   }
 }
 
-std::optional<Task> claim_due_task(Connection& connection, Timestamp now) {
+std::optional<Task> claim_due_task(Connection& connection, Timestamp now,
+                                   std::vector<std::int64_t>& damaged) {
   // One statement picks and claims. FOR UPDATE SKIP LOCKED lets concurrent claimers in
   // any process pass over each other's rows instead of queueing on them; the partial index
   // tasks_pending_by_eta serves the pick. attempts stops at the int32 maximum instead of
@@ -76,36 +78,27 @@ std::optional<Task> claim_due_task(Connection& connection, Timestamp now) {
   static const std::string due =
       "SELECT seq FROM tasks WHERE status = 'PENDING' AND eta <= $1 "
       "AND seq <> ALL($2::bigint[]) ORDER BY eta, seq FOR UPDATE SKIP LOCKED LIMIT 1";
-  std::vector<std::int64_t> damaged;
+  if (!connection.in_transaction()) {
+    throw std::logic_error("claim_due_task runs inside a transaction");
+  }
+  Params params;
+  params.int64(to_micros(now)).text(seq_array(damaged));
   for (;;) {
-    // In a transaction so that a claimed row that fails to decode can be given back
-    // untouched (rolled back): one bad row never stops the queue, and get_task still
-    // reports it.
-    std::optional<std::int64_t> damaged_seq;
+    const Result rows = connection.query(claim, params);
+    if (rows.rows() == 0) {
+      // Under a race the picked row can change between the pick and the update, and then
+      // the UPDATE matches nothing although due rows remain: look again (the look locks
+      // the row it finds, so the next claim gets it) until nothing is due.
+      if (connection.query(due, params).rows() == 0) return std::nullopt;
+      continue;
+    }
     try {
-      return connection.transaction([&]() -> std::optional<Task> {
-        Params params;
-        params.int64(to_micros(now)).text(seq_array(damaged));
-        for (;;) {
-          const Result rows = connection.query(claim, params);
-          if (rows.rows() == 0) {
-            // Under a race the picked row can change between the pick and the update, and
-            // then the UPDATE matches nothing although due rows remain: look again (the
-            // look locks the row it finds, so the next claim gets it) until nothing is due.
-            if (connection.query(due, params).rows() == 0) return std::nullopt;
-            continue;
-          }
-          try {
-            return read_task(connection, rows, 0);
-          } catch (const CorruptionError&) {
-            damaged_seq = read_seq(connection, rows, 0);
-            throw;
-          }
-        }
-      });
+      return read_task(connection, rows, 0);
     } catch (const CorruptionError&) {
-      if (!damaged_seq) throw;
-      damaged.push_back(*damaged_seq);
+      // The damaged row is claimed by now: undo that and pass over it from now on, so
+      // one bad row never stops the queue and get_task still reports it as it was.
+      damaged.push_back(read_seq(connection, rows, 0));
+      throw UndoAndRetry();
     }
   }
 }

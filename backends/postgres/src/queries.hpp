@@ -5,8 +5,10 @@
 // first, so an unknown id or a damaged row fails before anything is written.
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "connection.hpp"
 #include "taskstore/task.hpp"
@@ -17,8 +19,18 @@ namespace taskstore::postgres {
 // ConflictError if the id exists (the stored task is untouched).
 void insert_task(Connection& connection, const Task& task);
 
+// The error of an operation (the connection's current one) that names an unknown task.
+NotFoundError not_found(const Connection& connection, const std::string& task_id);
+
+// Thrown by an operation that wrote and must be undone, then run again (with what it
+// learned, e.g. a damaged row to pass over): the group commit rolls back and reruns.
+struct UndoAndRetry {};
+
 // Claims the due task with the earliest (eta, seq): RUNNING, attempts + 1, updated_at = now.
-std::optional<Task> claim_due_task(Connection& connection, Timestamp now);
+// Runs inside the caller's transaction. Rows in `damaged` are passed over; a claimed row
+// that fails to decode is added to it and UndoAndRetry is thrown.
+std::optional<Task> claim_due_task(Connection& connection, Timestamp now,
+                                   std::vector<std::int64_t>& damaged);
 
 std::optional<Task> find_task(Connection& connection, const std::string& task_id);
 std::optional<TaskResult> find_result(Connection& connection, const std::string& task_id);

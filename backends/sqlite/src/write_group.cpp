@@ -63,15 +63,7 @@ std::exception_ptr error_of(const WriteOperation& operation, std::size_t group_s
   std::string about(operation.name());
   if (!operation.task_id().empty()) about += " of task '" + operation.task_id() + "'";
   about += " (one of " + std::to_string(group_size) + " writes committed together): ";
-  try {
-    throw;
-  } catch (const CorruptionError& e) {
-    return std::make_exception_ptr(CorruptionError(about + e.what()));
-  } catch (const std::exception& e) {
-    return std::make_exception_ptr(StorageError(about + e.what()));
-  } catch (...) {
-    return std::make_exception_ptr(StorageError(about + "unknown error"));
-  }
+  return rewrap_current_error(about, "");
 }
 
 }  // namespace
