@@ -3,6 +3,7 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
 
 namespace taskstore::postgres {
@@ -261,24 +262,115 @@ Result Connection::check(PGresult* raw, std::string_view sql) {
   throw StorageError(where() + ": " + message + detail);
 }
 
-Result Connection::query(const std::string& sql, const Params& params) {
-  PGconn* conn = live();
+const std::string& Connection::prepared_name(PGconn* conn, const std::string& sql) {
   auto found = prepared_.find(sql);
   if (found == prepared_.end()) {
     std::string name = "ts" + std::to_string(prepared_.size());
     check(PQprepare(conn, name.c_str(), sql.c_str(), 0, nullptr), sql);
     found = prepared_.emplace(sql, std::move(name)).first;
   }
-  const std::vector<const char*> values = params.pointers();
-  Result result = check(PQexecPrepared(conn, found->second.c_str(), params.size(), values.data(),
-                                       nullptr, nullptr, 0),
-                        sql);
+  return found->second;
+}
+
+void Connection::count_writes(const Result& result) {
   // "SELECT n" counts rows read (FOR UPDATE locks, never writes); INSERT, UPDATE and
   // DELETE count rows written.
-  if (!result.command().starts_with("SELECT")) {
-    writes_ += result.affected();
-  }
+  if (!result.command().starts_with("SELECT")) writes_ += result.affected();
+}
+
+Result Connection::query(const std::string& sql, const Params& params) {
+  PGconn* conn = live();
+  const std::string& name = prepared_name(conn, sql);
+  const std::vector<const char*> values = params.pointers();
+  Result result =
+      check(PQexecPrepared(conn, name.c_str(), params.size(), values.data(), nullptr, nullptr, 0),
+            sql);
+  count_writes(result);
   return result;
+}
+
+std::vector<Result> Connection::begin_pipelined(std::span<const Statement> statements) {
+  PGconn* conn = live();
+  std::vector<std::string> names;
+  for (const Statement& statement : statements) names.push_back(prepared_name(conn, statement.sql));
+  std::vector<std::vector<const char*>> values;
+  for (const Statement& statement : statements) values.push_back(statement.params.pointers());
+
+  auto broken = [&](const char* step) {
+    return StorageError(where() + ": " + step + " failed: " + one_line(PQerrorMessage(conn)));
+  };
+  if (PQenterPipelineMode(conn) != 1) throw broken("entering pipeline mode");
+  // From here the transaction is open (or aborted): a failure must end in a rollback.
+  in_transaction_ = true;
+  struct Leave {
+    PGconn* conn;
+    ~Leave() {
+      PQsetnonblocking(conn, 0);
+      PQexitPipelineMode(conn);
+    }
+  } leave{conn};
+  // Non-blocking while sending: a big batch could fill the socket while the server is
+  // blocked sending us an earlier statement's rows, so read whatever arrives as we send.
+  if (PQsetnonblocking(conn, 1) != 0) throw broken("switching to non-blocking");
+  if (PQsendQueryParams(conn, "BEGIN", 0, nullptr, nullptr, nullptr, nullptr, 0) != 1) {
+    throw broken("sending BEGIN");
+  }
+  for (std::size_t i = 0; i < statements.size(); ++i) {
+    if (PQsendQueryPrepared(conn, names[i].c_str(), statements[i].params.size(),
+                            values[i].data(), nullptr, nullptr, 0) != 1) {
+      throw broken("sending a statement");
+    }
+  }
+  if (PQpipelineSync(conn) != 1) throw broken("sending the pipeline");
+  for (;;) {
+    const int pending = PQflush(conn);
+    if (pending == 0) break;
+    if (pending < 0) throw broken("sending the pipeline");
+    pollfd ready{.fd = PQsocket(conn), .events = POLLIN | POLLOUT, .revents = 0};
+    if (::poll(&ready, 1, -1) < 0 && errno != EINTR) throw broken("waiting on the socket");
+    if ((ready.revents & POLLIN) != 0 && PQconsumeInput(conn) != 1) {
+      throw broken("reading while sending");
+    }
+  }
+  if (PQsetnonblocking(conn, 0) != 0) throw broken("switching back to blocking");
+
+  // Every result is read before any is checked: the pipeline must be drained to its
+  // sync point before the connection can be used again. After a failure the server
+  // skips the rest (PGRES_PIPELINE_ABORTED).
+  std::vector<Result> results;
+  const std::size_t expected = statements.size() + 1;  // BEGIN first
+  // Each statement's results end with a null; a run of nulls longer than the pipeline
+  // means libpq has nothing more to give (a broken connection), never a reason to spin.
+  std::size_t nulls = 0;
+  const std::size_t max_nulls = expected + 2;
+  bool synced = false;
+  while (!synced && nulls <= max_nulls) {
+    PGresult* raw = PQgetResult(conn);
+    if (raw == nullptr) {
+      if (PQstatus(conn) != CONNECTION_OK) break;
+      ++nulls;
+      continue;
+    }
+    if (PQresultStatus(raw) == PGRES_PIPELINE_SYNC) {
+      PQclear(raw);
+      synced = true;
+    } else if (results.size() < expected) {
+      results.emplace_back(raw);
+    } else {
+      PQclear(raw);
+    }
+  }
+  if (results.size() < expected || !synced) {
+    throw StorageError(where() + ": lost the connection to the server: " +
+                       one_line(PQerrorMessage(conn)));
+  }
+  check(results[0].release(), "BEGIN");
+  std::vector<Result> out;
+  for (std::size_t i = 0; i < statements.size(); ++i) {
+    out.push_back(check(results[i + 1].release(), statements[i].sql));
+    count_writes(out.back());
+  }
+  return out;
 }
 
 void Connection::exec(const std::string& sql) { check(PQexec(live(), sql.c_str()), sql); }

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -63,6 +64,8 @@ class ArrayLiteral {
 class Result {
  public:
   explicit Result(PGresult* result) : result_(result) {}
+  // Hands the PGresult over (to be checked again as a new Result).
+  PGresult* release() { return result_.release(); }
 
   int rows() const { return PQntuples(result_.get()); }
   bool is_null(int row, int column) const { return PQgetisnull(result_.get(), row, column) != 0; }
@@ -111,6 +114,16 @@ class Connection {
   // Runs `sql` (prepared on first use on this connection, then cached) with `params`.
   // Throws StorageError with the server's message if it fails.
   Result query(const std::string& sql, const Params& params = Params());
+  // A statement of a pipeline: its SQL (prepared on first use) and parameters.
+  struct Statement {
+    const std::string& sql;
+    const Params& params;
+  };
+  // Opens a transaction and runs `statements` in it, all sent in one round trip (libpq's
+  // pipeline mode), and returns their results in order. Throws like query() for the first
+  // that failed (the server skips the rest); the transaction is then to be rolled back.
+  std::vector<Result> begin_pipelined(std::span<const Statement> statements);
+
   // Runs one or more statements without parameters (DDL, BEGIN, COMMIT).
   void exec(const std::string& sql);
 
@@ -146,6 +159,9 @@ class Connection {
   // False if the server has closed this (idle) connection.
   bool still_open();
   void set_up_session();
+  // The name `sql` is prepared under on this session, preparing it now if need be.
+  const std::string& prepared_name(PGconn* conn, const std::string& sql);
+  void count_writes(const Result& result);
   // Checks a result; throws the typed error (marking the connection for reset if the
   // server is gone).
   Result check(PGresult* raw, std::string_view sql);

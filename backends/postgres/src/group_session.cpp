@@ -79,8 +79,19 @@ void GroupSession::start_planning() {
 }
 
 void GroupSession::run_batches() {
-  claim_batch();
-  write_batch();
+  // Both batches and the BEGIN before them go to the server in one round trip.
+  const bool any_claims = !claims_.empty();
+  const Params claim_params = any_claims ? claim_batch_params() : Params();
+  const Params write_params = write_batch_params();
+  const bool any_writes =
+      std::any_of(writes_.begin(), writes_.end(), [](const WriteRequest& w) { return w.batched; });
+  std::vector<Connection::Statement> statements;
+  if (any_claims) statements.push_back({claim_sql(), claim_params});
+  if (any_writes) statements.push_back({write_sql(), write_params});
+  connection_.set_operation("commit");
+  const std::vector<Result> results = connection_.begin_pipelined(statements);
+  if (any_claims) settle_claims(results.front());
+  if (any_writes) settle_writes(results.back());
   mode_ = Mode::replay;
 }
 
@@ -90,8 +101,7 @@ void GroupSession::stop_batching() {
   writes_.clear();
 }
 
-void GroupSession::claim_batch() {
-  if (claims_.empty()) return;
+const std::string& GroupSession::claim_sql() {
   // Picks as many due rows as there are claims, at the earliest `now` among them, in claim
   // order (PG-2's pick, with a larger LIMIT), and numbers them; row n goes to the n-th
   // claim, stamped with that claim's own `now`. Taken one after another, the claims would
@@ -107,6 +117,10 @@ void GroupSession::claim_batch() {
       "FROM picked JOIN unnest($4::bigint[]) WITH ORDINALITY AS stamp(now, rn) "
       "ON stamp.rn = picked.rn WHERE tasks.seq = picked.seq RETURNING " +
       qualified_task_columns() + ", picked.rn";
+  return sql;
+}
+
+Params GroupSession::claim_batch_params() const {
   Timestamp earliest = claims_.front().now;
   ArrayLiteral stamps;
   for (const ClaimRequest& request : claims_) {
@@ -120,8 +134,10 @@ void GroupSession::claim_batch() {
       .text(skip.str())
       .int64(static_cast<std::int64_t>(claims_.size()))
       .text(stamps.str());
-  connection_.set_operation("dequeue");
-  const Result rows = connection_.query(sql, params);
+  return params;
+}
+
+void GroupSession::settle_claims(const Result& rows) {
   const int rn_column = 16;  // after task_columns()'s 16
   for (int row = 0; row < rows.rows(); ++row) {
     const std::size_t rn = std::stoull(std::string(rows.value(row, rn_column)));
@@ -131,6 +147,7 @@ void GroupSession::claim_batch() {
                          " claims");
     }
     ClaimRequest& request = claims_[rn - 1];
+    connection_.set_operation("dequeue");
     try {
       request.task = read_task(connection_, rows, row);
       request.settled = true;
@@ -142,34 +159,71 @@ void GroupSession::claim_batch() {
   }
 }
 
-void GroupSession::write_batch() {
-  if (writes_.empty()) return;
-  // The first write to each task goes in the batch; a second to the same task runs on its
-  // own in replay, after the batch, as if it had come later.
+const std::string& GroupSession::write_sql() {
+  // One statement for every mark_running and mark_done of the group: locks and returns
+  // each row as it was, and changes only rows that exist, storing results only for them.
+  // The rows are checked afterwards (settle_writes): an unknown id was never written, and
+  // a damaged row, which was, sends the group round again with that task left to its
+  // operation alone, which fails before writing.
+  static const std::string sql =
+      "WITH old AS (SELECT " + task_columns() +
+      " FROM tasks WHERE id = ANY($1::text[]) FOR UPDATE), "
+      "batch AS (SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[]) "
+      "AS b(id, status, now)), "
+      "updated AS (UPDATE tasks SET status = batch.status, updated_at = batch.now FROM batch "
+      "WHERE tasks.id = batch.id AND tasks.id IN (SELECT id FROM old)), "
+      "stored AS (INSERT INTO results (" + result_columns() +
+      ") SELECT r.* FROM unnest($4::text[], $5::text[], $6::bytea[], $7::bytea[], "
+      "$8::bigint[]) AS r(task_id, status, value, error, finished_at) "
+      "WHERE r.task_id IN (SELECT id FROM old) "
+      "ON CONFLICT (task_id) DO UPDATE SET status = excluded.status, value = excluded.value, "
+      "error = excluded.error, finished_at = excluded.finished_at) "
+      "SELECT * FROM old";
+  return sql;
+}
+
+Params GroupSession::write_batch_params() {
+  // The first write to each task goes in the batch; a second to the same task, or one to
+  // a task found damaged, runs on its own in replay, after the batch, as if it had come
+  // later.
   std::unordered_map<std::string, std::size_t> first;
-  ArrayLiteral ids;
-  for (std::size_t i = 0; i < writes_.size(); ++i) {
-    if (first.emplace(writes_[i].task_id, i).second) ids.text(writes_[i].task_id);
-  }
-
-  // Reads and locks every row first, as each operation on its own does: an unknown id or
-  // a damaged row fails that operation before anything is written.
-  static const std::string read =
-      "SELECT " + task_columns() + " FROM tasks WHERE id = ANY($1::text[]) FOR UPDATE";
-  Params read_params;
-  read_params.text(ids.str());
-  connection_.set_operation("commit");
-  const Result rows = connection_.query(read, read_params);
-  std::unordered_map<std::string, int> row_of;
-  for (int row = 0; row < rows.rows(); ++row) row_of.emplace(rows.value(row, 1), row);
-
-  ArrayLiteral update_ids, update_statuses, update_times;
+  ArrayLiteral ids, statuses, times;
   ArrayLiteral result_ids, result_statuses, result_values, result_errors, result_times;
-  bool any_update = false;
-  bool any_result = false;
   for (std::size_t i = 0; i < writes_.size(); ++i) {
     WriteRequest& request = writes_[i];
-    if (first.at(request.task_id) != i) continue;
+    if (unbatched_.contains(request.task_id)) continue;
+    if (!first.emplace(request.task_id, i).second) continue;
+    request.batched = true;
+    ids.text(request.task_id);
+    statuses.text(to_string(request.result ? TaskStatus::SUCCESS : TaskStatus::RUNNING));
+    times.int64(to_micros(request.now));
+    if (request.result) {
+      const TaskResult& result = *request.result;
+      result_ids.text(result.task_id);
+      result_statuses.text(to_string(result.status));
+      result_values.bytes(result.value);
+      result_errors.optional_bytes(result.error);
+      result_times.int64(to_micros(result.finished_at));
+    }
+  }
+  Params params;
+  params.text(ids.str())
+      .text(statuses.str())
+      .text(times.str())
+      .text(result_ids.str())
+      .text(result_statuses.str())
+      .text(result_values.str())
+      .text(result_errors.str())
+      .text(result_times.str());
+  return params;
+}
+
+void GroupSession::settle_writes(const Result& rows) {
+  std::unordered_map<std::string, int> row_of;
+  for (int row = 0; row < rows.rows(); ++row) row_of.emplace(rows.value(row, 1), row);
+  bool damaged = false;
+  for (WriteRequest& request : writes_) {
+    if (!request.batched) continue;
     request.settled = true;
     connection_.set_operation(request.result ? "mark_done" : "mark_running", request.task_id);
     const auto found = row_of.find(request.task_id);
@@ -180,49 +234,11 @@ void GroupSession::write_batch() {
     try {
       read_task(connection_, rows, found->second);
     } catch (const CorruptionError&) {
-      request.error = std::current_exception();
-      continue;
-    }
-    const TaskStatus status = request.result ? TaskStatus::SUCCESS : TaskStatus::RUNNING;
-    update_ids.text(request.task_id);
-    update_statuses.text(to_string(status));
-    update_times.int64(to_micros(request.now));
-    any_update = true;
-    if (request.result) {
-      const TaskResult& result = *request.result;
-      result_ids.text(result.task_id);
-      result_statuses.text(to_string(result.status));
-      result_values.bytes(result.value);
-      result_errors.optional_bytes(result.error);
-      result_times.int64(to_micros(result.finished_at));
-      any_result = true;
+      unbatched_.insert(request.task_id);
+      damaged = true;
     }
   }
-
-  connection_.set_operation("commit");
-  if (any_update) {
-    static const std::string update =
-        "UPDATE tasks SET status = batch.status, updated_at = batch.now "
-        "FROM unnest($1::text[], $2::text[], $3::bigint[]) AS batch(id, status, now) "
-        "WHERE tasks.id = batch.id";
-    Params params;
-    params.text(update_ids.str()).text(update_statuses.str()).text(update_times.str());
-    connection_.query(update, params);
-  }
-  if (any_result) {
-    static const std::string upsert =
-        "INSERT INTO results (" + result_columns() +
-        ") SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[], $4::bytea[], "
-        "$5::bigint[]) ON CONFLICT (task_id) DO UPDATE SET status = excluded.status, "
-        "value = excluded.value, error = excluded.error, finished_at = excluded.finished_at";
-    Params params;
-    params.text(result_ids.str())
-        .text(result_statuses.str())
-        .text(result_values.str())
-        .text(result_errors.str())
-        .text(result_times.str());
-    connection_.query(upsert, params);
-  }
+  if (damaged) throw UndoAndRetry();
 }
 
 }  // namespace taskstore::postgres

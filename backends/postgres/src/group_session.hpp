@@ -18,6 +18,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "connection.hpp"
@@ -44,10 +45,10 @@ class GroupSession {
   void mark_running(const std::string& task_id, Timestamp now);
   void mark_done(const std::string& task_id, const TaskResult& result, Timestamp now);
 
-  // For the group commit. start_planning() forgets earlier requests. run_batches() runs
-  // the statements inside the open transaction; should a claimed row turn out damaged it
-  // records its seq (passed over from then on) and throws UndoAndRetry. stop_batching()
-  // returns to direct mode.
+  // For the group commit. start_planning() forgets earlier requests. run_batches() opens
+  // the transaction and runs the batches in it, all in one round trip; should a row they
+  // wrote turn out damaged it records it (passed over from then on) and throws
+  // UndoAndRetry. stop_batching() returns to direct mode.
   void start_planning();
   void run_batches();
   void stop_batching();
@@ -64,12 +65,17 @@ class GroupSession {
     std::string task_id;
     Timestamp now;
     const TaskResult* result;  // mark_done's (alive in its operation); null for mark_running
-    std::exception_ptr error;  // NotFoundError or CorruptionError, found before writing
+    std::exception_ptr error;  // NotFoundError, found by the batch
+    bool batched = false;
     bool settled = false;
   };
 
-  void claim_batch();
-  void write_batch();
+  static const std::string& claim_sql();
+  Params claim_batch_params() const;
+  void settle_claims(const Result& rows);
+  static const std::string& write_sql();
+  Params write_batch_params();
+  void settle_writes(const Result& rows);
 
   Connection& connection_;
   Mode mode_ = Mode::direct;
@@ -79,6 +85,8 @@ class GroupSession {
   std::size_t next_write_ = 0;
   // Rows found damaged by a batch claim in this group, passed over by every later claim.
   std::vector<std::int64_t> damaged_;
+  // Tasks whose rows a batch write found damaged: their writes run alone from then on.
+  std::unordered_set<std::string> unbatched_;
 };
 
 }  // namespace taskstore::postgres

@@ -41,11 +41,11 @@ Attempt try_group(GroupSession& session, std::span<WriteOperation* const> group,
   };
 
   name_for_commit();
-  connection.begin();
   struct Direct {
     GroupSession& session;
     ~Direct() { session.stop_batching(); }
   } direct_after{session};
+  bool begun = false;
   if (batching) {
     std::size_t batchable = 0;
     for (std::size_t i = 0; i < group.size(); ++i) {
@@ -59,7 +59,8 @@ Attempt try_group(GroupSession& session, std::span<WriteOperation* const> group,
           group[i]->reset();
           group[i]->apply(session);  // records its request only
         }
-        session.run_batches();
+        session.run_batches();  // opens the transaction
+        begun = true;
       } catch (const UndoAndRetry&) {
         connection.rollback_if_open();
         return Attempt::restart;  // a claimed row was damaged: run again passing over it
@@ -73,6 +74,7 @@ Attempt try_group(GroupSession& session, std::span<WriteOperation* const> group,
       }
     }
   }
+  if (!begun) connection.begin();
   bool any_succeeded = false;
   for (std::size_t i = 0; i < group.size(); ++i) {
     if (excluded[i]) continue;
