@@ -16,6 +16,7 @@
 #include <map>
 #include <thread>
 
+#include "group_commit_harness.hpp"
 #include "store_layout.hpp"
 #include "taskstore/errors.hpp"
 #include "test_support.hpp"
@@ -27,19 +28,10 @@ namespace asio = boost::asio;
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-// A write under test, and the outcome it must have whatever group it lands in: "ok"
-// (with ":<id>" for a dequeue, naming the task it claimed), "not found", "conflict" or
-// "corruption".
-struct Write {
-  std::string label;
-  std::function<Awaitable<std::string>(FileStorage&)> run;
-  std::string expected;
-};
-
-Awaitable<std::string> finished(Awaitable<void> op) {
-  co_await std::move(op);
-  co_return std::string();
-}
+// A write under test; its expected outcome is "ok" (with ":<id>" for a dequeue, naming
+// the task it claimed), "not found", "conflict" or "corruption".
+using Write = test_support::GroupWrite<FileStorage>;
+using test_support::finished;
 
 Awaitable<std::string> enqueued(FileStorage& storage, Task task) {
   co_await storage.enqueue(std::move(task));
@@ -49,21 +41,6 @@ Awaitable<std::string> enqueued(FileStorage& storage, Task task) {
 Awaitable<std::string> claimed(FileStorage& storage, std::int64_t now) {
   const auto task = co_await storage.dequeue(from_micros(now));
   co_return task ? ":" + task->id : std::string(":none");
-}
-
-std::string outcome_of(std::exception_ptr error, const std::string& detail) {
-  if (!error) return "ok" + detail;
-  try {
-    std::rethrow_exception(error);
-  } catch (const NotFoundError&) {
-    return "not found";
-  } catch (const ConflictError&) {
-    return "conflict";
-  } catch (const CorruptionError&) {
-    return "corruption";
-  } catch (const std::exception& e) {
-    return std::string("other error: ") + e.what();
-  }
 }
 
 // Holds the store's writer lock through a descriptor of its own, as another process would.
@@ -84,16 +61,6 @@ class LockHolder {
   int fd_;
 };
 
-// Polls `condition` until it holds; bounded so a bug shows as a failure, not a hang.
-bool eventually(const std::function<bool()>& condition) {
-  const auto give_up = std::chrono::steady_clock::now() + 60s;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() > give_up) return false;
-    std::this_thread::sleep_for(1ms);
-  }
-  return true;
-}
-
 class FileGroupCommit : public ::testing::Test {
  protected:
   // Two pool threads: one leads the group stuck on the lock, the other queues the rest
@@ -111,51 +78,11 @@ class FileGroupCommit : public ::testing::Test {
     write_bytes(storage.task_path("z"), {std::byte{'x'}, std::byte{'y'}});
   }
 
-  // Starts writes[0] while the lock is held, waits until its group is stuck on the lock,
-  // starts the others and waits until all of them are queued behind it, then releases
-  // the lock and runs everything to the end. Returns each write's outcome, by label.
+  // Runs `writes` while the store's lock is held, as another process would hold it.
   std::map<std::string, std::string> run_behind_lock(FileStorage& storage,
                                                      const std::vector<Write>& writes) {
-    std::map<std::string, std::exception_ptr> errors;
-    std::map<std::string, std::string> details;
-    std::map<std::string, bool> done;
     LockHolder holder(dir_.path());
-    const GroupCommitStats before = storage.group_commit_stats();
-    io_.restart();  // sync_wait leaves it stopped
-    auto guard = asio::make_work_guard(io_);
-    std::thread runner([this] { io_.run(); });
-    const auto start = [&](const Write& write) {
-      asio::co_spawn(
-          io_,
-          [&storage, &write, &details]() -> Awaitable<void> {
-            std::string detail = co_await write.run(storage);
-            details[write.label] = std::move(detail);
-          },
-          [&errors, &done, label = write.label](std::exception_ptr error) {
-            errors[label] = error;
-            done[label] = true;
-          });
-    };
-    start(writes.front());
-    EXPECT_TRUE(
-        eventually([&] { return storage.group_commit_stats().groups == before.groups + 1; }));
-    for (std::size_t i = 1; i < writes.size(); ++i) start(writes[i]);
-    EXPECT_TRUE(
-        eventually([&] { return storage.group_commit_stats().waiting == writes.size() - 1; }));
-    holder.release();
-    EXPECT_TRUE(eventually([&] {
-      const GroupCommitStats now = storage.group_commit_stats();
-      return now.operations == before.operations + writes.size() && now.waiting == 0;
-    }));
-    guard.reset();
-    runner.join();
-    io_.restart();
-    std::map<std::string, std::string> outcomes;
-    for (const Write& write : writes) {
-      EXPECT_TRUE(done[write.label]) << write.label << " never finished";
-      outcomes[write.label] = outcome_of(errors[write.label], details[write.label]);
-    }
-    return outcomes;
+    return test_support::run_behind_hold(io_, storage, writes, [&] { holder.release(); });
   }
 
   // The mixed writes below, in this order, whatever groups they land in.

@@ -10,6 +10,7 @@
 #include <map>
 #include <thread>
 
+#include "group_commit_harness.hpp"
 #include "test_support.hpp"
 
 namespace taskstore::sqlite_test {
@@ -18,27 +19,26 @@ namespace {
 using namespace std::chrono_literals;
 
 // A write under test, and the outcome it must have whatever group it lands in.
-struct Write {
-  std::string label;
-  std::function<Awaitable<void>(SqliteStorage&)> run;
-  std::string expected;  // "ok", "not found", "conflict"
-};
+using Write = test_support::GroupWrite<SqliteStorage>;
+using test_support::finished;
 
 std::vector<Write> mixed_writes() {
   return {
-      {"mark_running a", [](SqliteStorage& s) { return s.mark_running("a"); }, "ok"},
-      {"mark_running missing", [](SqliteStorage& s) { return s.mark_running("missing"); },
+      {"mark_running a", [](SqliteStorage& s) { return finished(s.mark_running("a")); }, "ok"},
+      {"mark_running missing", [](SqliteStorage& s) { return finished(s.mark_running("missing")); },
        "not found"},
       {"enqueue a again",
-       [](SqliteStorage& s) -> Awaitable<void> {
+       [](SqliteStorage& s) -> Awaitable<std::string> {
          Task task = make_task("a");
          co_await s.enqueue(std::move(task));
+         co_return std::string();
        },
        "conflict"},
       {"enqueue d",
-       [](SqliteStorage& s) -> Awaitable<void> {
+       [](SqliteStorage& s) -> Awaitable<std::string> {
          Task task = make_task("d");
          co_await s.enqueue(std::move(task));
+         co_return std::string();
        },
        "ok"},
       {"mark_done b",
@@ -48,26 +48,13 @@ std::vector<Write> mixed_writes() {
                            .value = to_bytes("42"),
                            .error = {},
                            .finished_at = at(6000)};
-         return s.mark_done("b", std::move(result));
+         return finished(s.mark_done("b", std::move(result)));
        },
        "ok"},
-      {"reschedule c", [](SqliteStorage& s) { return s.reschedule("c", at(7000)); }, "ok"},
+      {"reschedule c", [](SqliteStorage& s) { return finished(s.reschedule("c", at(7000))); }, "ok"},
       {"mark_failed missing2",
-       [](SqliteStorage& s) { return s.mark_failed("missing2", "boom", false); }, "not found"},
+       [](SqliteStorage& s) { return finished(s.mark_failed("missing2", "boom", false)); }, "not found"},
   };
-}
-
-std::string outcome_of(std::exception_ptr error) {
-  if (!error) return "ok";
-  try {
-    std::rethrow_exception(error);
-  } catch (const NotFoundError&) {
-    return "not found";
-  } catch (const ConflictError&) {
-    return "conflict";
-  } catch (const std::exception& e) {
-    return std::string("other error: ") + e.what();
-  }
 }
 
 class SqliteGroupCommit : public ::testing::Test {
@@ -82,48 +69,16 @@ class SqliteGroupCommit : public ::testing::Test {
     for (const char* id : {"a", "b", "c"}) sync_wait(io_, storage.enqueue(make_task(id)));
   }
 
-  // Starts every write while a raw connection holds the write lock, waits until the
-  // backend's first group is stuck on the lock and all the other writes are queued (or
-  // `stop_waiting` says to give up waiting), releases the lock and runs everything to the
-  // end. Returns each write's outcome, by label.
+  // Runs `writes` while a raw connection holds the database's write lock, so the
+  // backend's first group waits on it and the rest queue behind; with `release_lock`
+  // false the lock outlasts the writes.
   std::map<std::string, std::string> run_behind_lock(SqliteStorage& storage,
                                                      const std::vector<Write>& writes,
                                                      bool release_lock = true) {
-    std::map<std::string, std::exception_ptr> errors;
-    std::map<std::string, bool> done;
     RawDb holder(db_);
     holder.exec("BEGIN IMMEDIATE");
-    const GroupCommitStats before = storage.group_commit_stats();
-    io_.restart();  // sync_wait leaves it stopped
-    for (const Write& write : writes) {
-      asio::co_spawn(
-          io_,
-          [&storage, &write]() -> Awaitable<void> { co_await write.run(storage); },
-          [&errors, &done, label = write.label](std::exception_ptr error) {
-            errors[label] = error;
-            done[label] = true;
-          });
-    }
-    std::thread runner([this] { io_.run(); });
-    // Bounded so a bug shows as a failure, not a hang; never a claim about speed.
-    const auto give_up = std::chrono::steady_clock::now() + 60s;
-    for (;;) {
-      const GroupCommitStats now = storage.group_commit_stats();
-      const bool all_queued = now.groups == before.groups + 1 &&
-                              now.operations + now.waiting == before.operations + writes.size();
-      if (all_queued || std::chrono::steady_clock::now() > give_up) break;
-      std::this_thread::sleep_for(1ms);
-    }
-    if (release_lock) holder.exec("ROLLBACK");
-    runner.join();
-    if (!release_lock) holder.exec("ROLLBACK");
-    io_.restart();
-    std::map<std::string, std::string> outcomes;
-    for (const Write& write : writes) {
-      EXPECT_TRUE(done[write.label]) << write.label << " never finished";
-      outcomes[write.label] = outcome_of(errors[write.label]);
-    }
-    return outcomes;
+    return test_support::run_behind_hold(
+        io_, storage, writes, [&] { holder.exec("ROLLBACK"); }, release_lock);
   }
 
   // The state the mixed writes must leave, read through a fresh instance so it is what
@@ -202,14 +157,14 @@ TEST_F(SqliteGroupCommit, AWriteThatFailsHalfwayIsUndoneAloneAndTheRestCommit) {
                         .value = to_bytes("42"),
                         .error = {},
                         .finished_at = at(6000)};
-      return s.mark_done(id, std::move(result));
+      return finished(s.mark_done(id, std::move(result)));
     };
   };
   const std::vector<Write> writes = {
-      {"mark_running a", [](SqliteStorage& s) { return s.mark_running("a"); }, "ok"},
+      {"mark_running a", [](SqliteStorage& s) { return finished(s.mark_running("a")); }, "ok"},
       {"mark_done poison", mark_done("poison"), "poisoned result"},
       {"mark_done b", mark_done("b"), "ok"},
-      {"reschedule c", [](SqliteStorage& s) { return s.reschedule("c", at(7000)); }, "ok"},
+      {"reschedule c", [](SqliteStorage& s) { return finished(s.reschedule("c", at(7000))); }, "ok"},
   };
   const auto outcomes = run_behind_lock(storage, writes);
   for (const Write& write : writes) {
@@ -234,9 +189,9 @@ TEST_F(SqliteGroupCommit, ACommitThatFailsFailsEveryWriteInItNamingEachOne) {
   SqliteStorage storage(opts);
   preload(storage);
   const std::vector<Write> writes = {
-      {"mark_running a", [](SqliteStorage& s) { return s.mark_running("a"); }, ""},
-      {"mark_running b", [](SqliteStorage& s) { return s.mark_running("b"); }, ""},
-      {"reschedule c", [](SqliteStorage& s) { return s.reschedule("c", at(9000)); }, ""},
+      {"mark_running a", [](SqliteStorage& s) { return finished(s.mark_running("a")); }, ""},
+      {"mark_running b", [](SqliteStorage& s) { return finished(s.mark_running("b")); }, ""},
+      {"reschedule c", [](SqliteStorage& s) { return finished(s.reschedule("c", at(9000))); }, ""},
   };
   const auto outcomes = run_behind_lock(storage, writes, /*release_lock=*/false);
   const std::map<std::string, std::string> named = {{"mark_running a", "mark_running of task 'a'"},
