@@ -87,16 +87,23 @@ class GroupCommit {
   };
 
   // Applies `group` (never empty) and makes it durable, or fails every operation it could
-  // not make durable. Runs on a pool thread; one group at a time per GroupCommit.
+  // not make durable. Runs on a pool thread; up to `max_concurrent` groups at a time.
   using CommitGroup = std::function<void(std::span<Operation* const> group)>;
 
   // `max_group` caps the operations one commit may carry (1 turns grouping off).
+  // `max_concurrent` is how many groups may commit at once, each led by its own pool
+  // thread: 1 for a store with a single writer (SQLite, the file store); more lets a
+  // server that runs transactions side by side (PostgreSQL) work on one group while
+  // another waits for its flush. A new group starts beside a running one only when no
+  // leader is idle to take the work.
   template <typename PoolExecutor>
-  GroupCommit(PoolExecutor pool, std::size_t max_group, CommitGroup commit_group)
+  GroupCommit(PoolExecutor pool, std::size_t max_group, CommitGroup commit_group,
+              std::size_t max_concurrent = 1)
       : post_to_pool_([pool](std::function<void()> work) mutable {
           boost::asio::post(pool, std::move(work));
         }),
         max_group_(std::max<std::size_t>(max_group, 1)),
+        max_leaders_(std::max<std::size_t>(max_concurrent, 1)),
         commit_group_(std::move(commit_group)) {}
 
   GroupCommit(const GroupCommit&) = delete;
@@ -197,8 +204,10 @@ class GroupCommit {
     {
       std::lock_guard lock(mutex_);
       queue_.push_back(std::move(operation));
-      if (leading_) return;
-      leading_ = true;
+      // A leader between groups will take it; or every lane is busy and the next to
+      // finish will.
+      if (idle_leaders_ > 0 || leaders_ >= max_leaders_) return;
+      ++leaders_;
     }
     try {
       post_to_pool_([this] { lead(); });
@@ -209,12 +218,13 @@ class GroupCommit {
     }
   }
 
-  // Fails every queued operation with `error` and gives up the lead.
+  // Fails every queued operation with `error`; the calling leader (or the one that could
+  // not be sent) gives up its lane.
   void abandon(std::exception_ptr error) noexcept {
     std::deque<std::shared_ptr<Operation>> stranded;
     {
       std::lock_guard lock(mutex_);
-      leading_ = false;
+      --leaders_;
       stranded.swap(queue_);
     }
     for (const auto& operation : stranded) {
@@ -238,10 +248,12 @@ class GroupCommit {
   // a pool thread for every write of a single busy caller.
   bool take_group(std::vector<std::shared_ptr<Operation>>& group) noexcept {
     const auto give_up = std::chrono::steady_clock::now() + kLinger;
+    bool idle = false;  // counted in idle_leaders_ while it waits
     for (;;) {
       {
         std::lock_guard lock(mutex_);
         if (!queue_.empty()) {
+          if (idle) --idle_leaders_;
           const std::size_t take = std::min(queue_.size(), max_group_);
           for (std::size_t i = 0; i < take; ++i) {
             group.push_back(std::move(queue_.front()));
@@ -253,8 +265,13 @@ class GroupCommit {
           return true;
         }
         if (std::chrono::steady_clock::now() >= give_up) {
-          leading_ = false;
+          if (idle) --idle_leaders_;
+          --leaders_;
           return false;
+        }
+        if (!idle) {
+          ++idle_leaders_;
+          idle = true;
         }
       }
       std::this_thread::yield();
@@ -293,11 +310,13 @@ class GroupCommit {
 
   std::function<void(std::function<void()>)> post_to_pool_;
   const std::size_t max_group_;
+  const std::size_t max_leaders_;
   const CommitGroup commit_group_;
 
   mutable std::mutex mutex_;
   std::deque<std::shared_ptr<Operation>> queue_;
-  bool leading_ = false;
+  std::size_t leaders_ = 0;       // pool threads leading now (at most max_leaders_)
+  std::size_t idle_leaders_ = 0;  // of those, the ones waiting for work between groups
   GroupCommitStats stats_;
 };
 

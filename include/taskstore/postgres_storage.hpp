@@ -27,6 +27,9 @@ struct PostgresStorageOptions {
   // Writes of concurrent callers share one transaction, and so one WAL flush, up to this
   // many per commit (spec PG-5); 1 gives each write its own transaction.
   std::size_t max_group_size = 256;
+  // Groups that may commit at once, each on its own connection (at most `connections`):
+  // the server works on one while another waits for its WAL flush (PG-5).
+  std::size_t concurrent_groups = 2;
 };
 
 class PostgresStorage final : public BaseStorage {

@@ -53,7 +53,9 @@ class PostgresStorage::Impl {
                 [this](std::span<postgres::WriteOperation* const> group) {
                   auto lease = connections_.checkout("commit");
                   postgres::commit_write_group(*lease, group);
-                }) {}
+                },
+                std::clamp<std::size_t>(options_.concurrent_groups, 1,
+                                        std::max<std::size_t>(options_.connections, 1))) {}
 
   ~Impl() { threads_.join(); }  // before connections_ goes: no work may still hold one
 

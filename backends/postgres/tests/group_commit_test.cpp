@@ -79,6 +79,7 @@ class PgGroupCommit : public PgTest {
   PostgresStorageOptions grouped(std::size_t max_group_size) const {
     PostgresStorageOptions result = options(at(5000));
     result.max_group_size = max_group_size;
+    result.concurrent_groups = 1;  // the writes behind the lock all share one group
     return result;
   }
 
