@@ -4,7 +4,12 @@
 // one at a time. A raw connection locks the tasks table so that the backend's first group
 // waits and the rest queue behind it.
 
+#include <atomic>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "group_commit_harness.hpp"
@@ -236,6 +241,48 @@ TEST_F(PgGroupCommit, TwoWritesToOneTaskInAGroupBothTakeEffect) {
   // One after the other in arrival order: running, then done.
   EXPECT_EQ(sync_wait(io_, storage.get_task("t"))->status, TaskStatus::SUCCESS);
   EXPECT_EQ(sync_wait(io_, storage.get_result("t")), success_of("t"));
+}
+
+// Checks: PG-5
+TEST_F(PgGroupCommit, TwoGroupsCommitSideBySideOnTheirOwnConnections) {
+  PostgresStorageOptions options = grouped(256);
+  options.concurrent_groups = 2;
+  PostgresStorage storage(options);
+  add(storage, "a", 100);
+  add(storage, "b", 100);
+  const GroupCommitStats before = storage.group_commit_stats();
+  auto holder = raw();
+  holder->exec("BEGIN");
+  holder->exec("LOCK TABLE tasks IN ACCESS EXCLUSIVE MODE");
+  io_.restart();
+  auto guard = asio::make_work_guard(io_);
+  std::thread runner([this] { io_.run(); });
+  std::map<std::string, std::exception_ptr> errors;
+  std::atomic<int> finished{0};
+  auto start = [&](const std::string& id) {
+    asio::co_spawn(
+        io_, [&storage, id]() -> Awaitable<void> { co_await storage.mark_running(id); },
+        [&errors, &finished, id](std::exception_ptr error) {
+          errors[id] = error;
+          ++finished;
+        });
+  };
+  start("a");
+  ASSERT_TRUE(test_support::eventually(
+      [&] { return storage.group_commit_stats().groups == before.groups + 1; }));
+  // The first group is stuck on the lock; the second write starts a second group beside
+  // it instead of queueing behind it.
+  start("b");
+  const bool side_by_side = test_support::eventually(
+      [&] { return storage.group_commit_stats().groups == before.groups + 2; });
+  holder->exec("COMMIT");
+  EXPECT_TRUE(test_support::eventually([&] { return finished == 2; }));
+  guard.reset();
+  runner.join();
+  EXPECT_TRUE(side_by_side);
+  EXPECT_EQ(test_support::outcome_of(errors["a"]), "ok");
+  EXPECT_EQ(test_support::outcome_of(errors["b"]), "ok");
+  EXPECT_EQ(sync_wait(io_, storage.get_task("b"))->status, TaskStatus::RUNNING);
 }
 
 }  // namespace
