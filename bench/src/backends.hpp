@@ -26,7 +26,8 @@ struct BackendSpec {
   // Full-run sizes; backends bound by fsync get smaller drains than in-process ones.
   BackendSizes sizes;
   // Opens (creating if missing) the store at `location`, a path inside a fresh scratch
-  // directory that in-process backends ignore, after adding tasks [0, preload)
+  // directory that in-process backends ignore (postgres keeps one schema per location,
+  // dropped with the directory), after adding tasks [0, preload)
   // (make_task with preload_eta, all due) to it quickly and durably. Preloading is never
   // timed; durable backends write the store directly rather than one fsync'd enqueue at a
   // time (loaders.hpp).
@@ -35,7 +36,8 @@ struct BackendSpec {
       open;
 };
 
-// memory, file, sqlite (synchronous FULL) and sqlite_normal (synchronous NORMAL).
+// memory, file, sqlite (synchronous FULL), sqlite_normal (synchronous NORMAL), and
+// postgres when TASKSTORE_PG names a server.
 const std::vector<BackendSpec>& backends();
 
 }  // namespace taskstore::bench

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -53,7 +54,7 @@ bool on_memory_file_system(const std::filesystem::path& path);
 std::string load_average();
 
 // A fresh directory (mkdtemp) under `parent`, removed with everything in it on
-// destruction.
+// destruction, after the cleanups registered for locations inside it have run.
 class ScratchDir {
  public:
   ScratchDir(const std::filesystem::path& parent, std::string_view label);
@@ -66,5 +67,12 @@ class ScratchDir {
  private:
   std::filesystem::path path_;
 };
+
+// Runs `cleanup` when the ScratchDir holding `location` is removed, in this process only
+// (a forked child's copy of the registration never runs): for what a store keeps outside
+// its directory, e.g. the PostgreSQL schema named after a location. A location may be
+// opened, closed and reopened (preloaded, then opened by worker processes), so its store
+// lives as long as its directory, not as long as one instance.
+void at_scratch_removal(const std::filesystem::path& location, std::function<void()> cleanup);
 
 }  // namespace taskstore::bench
