@@ -49,6 +49,11 @@ BaselineSpec raw_file_baseline();
 // schema and the data are identical.
 BaselineSpec raw_sqlite_baseline(const BackendSpec& sqlite, bool synchronous_full);
 
+// libpq alone, one connection per contender in autocommit at the server's
+// synchronous_commit, on a schema the backend `postgres` created and preloaded: the
+// backend's claim statement (queries.cpp) prepared once; an enqueue is one INSERT.
+BaselineSpec raw_postgres_baseline(const BackendSpec& postgres, const std::string& conninfo);
+
 // One baseline per medium of backends().
 const std::vector<BaselineSpec>& baselines();
 
