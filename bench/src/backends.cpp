@@ -50,7 +50,8 @@ BackendSpec sqlite_backend(std::string name, SqliteStorageOptions::Synchronous s
 BackendSpec postgres_backend(std::string conninfo) {
   // A claim commits once (one WAL flush, ~0.4 ms on a local SSD), so drains of thousands
   // take seconds; the 1M-task stores of dequeue_size would spend minutes loading and
-  // indexing for no new information, so sizes stop at 100,000.
+  // indexing for no new information, so sizes stop at 100,000 (dequeue_long goes to
+  // 200,000).
   return BackendSpec{
       .name = "postgres",
       .medium = "postgres",
@@ -59,7 +60,8 @@ BackendSpec postgres_backend(std::string conninfo) {
                 .queue_drain = 20'000,
                 .size_claims = 2'000,
                 .max_store = 100'000,
-                .large_store = 100'000},
+                .large_store = 100'000,
+                .long_drain = 200'000},
       .open = [conninfo](const fs::path& location, std::size_t preload,
                          std::size_t payload_bytes) -> std::shared_ptr<BaseStorage> {
         auto store = std::make_shared<PostgresStorage>(PostgresStorageOptions{

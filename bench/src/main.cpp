@@ -3,8 +3,8 @@
 //   taskstore-bench [--smoke] [--list-backends] [--benchmark_* ...]
 //
 // --smoke (or TASKSTORE_BENCH_SMOKE=1) runs tiny sizes; --list-backends prints one line
-// per backend, "<name> <raw_medium of its baseline, or -> <durable|in_process>", and
-// exits. Stores live in a scratch directory under
+// per backend, "<name> <raw_medium of its baseline, or -> <durable|in_process>
+// <dequeue_long or ->", and exits. Stores live in a scratch directory under
 // TASKSTORE_BENCH_DIR (default: the system temp directory), removed at the end; postgres
 // stores (only when TASKSTORE_PG names a server) in a fresh schema each, dropped with
 // their scratch directory. Exits 1 if any benchmark failed.
@@ -66,9 +66,10 @@ int run(int argc, char** argv) {
   if (flags.list_backends) {
     for (const auto& spec : bench::backends()) {
       const bench::BaselineSpec* baseline = bench::baseline_for(spec);
-      std::printf("%s %s %s\n", spec.name.c_str(),
+      std::printf("%s %s %s %s\n", spec.name.c_str(),
                   baseline != nullptr ? ("raw_" + baseline->medium).c_str() : "-",
-                  spec.durable ? "durable" : "in_process");
+                  spec.durable ? "durable" : "in_process",
+                  spec.sizes.long_drain > 0 ? "dequeue_long" : "-");
     }
     return 0;
   }
@@ -117,6 +118,7 @@ int run(int argc, char** argv) {
   bench::register_operation_benchmarks(settings);
   bench::register_dequeue_benchmarks(settings);
   bench::register_process_benchmarks(settings);
+  bench::register_long_benchmarks(settings);
   bench::register_queue_benchmarks(settings);
 
   benchmark::Initialize(&arg_count, args.data());

@@ -42,6 +42,9 @@ constexpr const char* kInsert =
     "updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) "
     "ON CONFLICT (id) DO NOTHING";
 
+// The naive queue's finish: the task's status, by its primary key.
+constexpr const char* kFinish = "UPDATE tasks SET status = 'SUCCESS', updated_at = $2 WHERE id = $1";
+
 std::int64_t integer(const PgResult& rows, int column) {
   const std::string_view text = rows.value(0, column);
   std::int64_t out = 0;
@@ -184,6 +187,49 @@ class RawPostgresEnqueuer final : public RawEnqueuer {
   std::size_t payload_bytes_;
 };
 
+// The naive queue's worker: the same claim, then the finish, each its own commit.
+class NaiveFinisher final : public Finisher {
+ public:
+  NaiveFinisher(const std::string& conninfo, const std::string& schema)
+      : claimer_(conninfo, schema) {
+    claimer_.connection().prepare("finish", kFinish);
+  }
+
+  bool finish_one() override {
+    const std::optional<Task> task = claimer_.claim();
+    if (!task) return false;
+    const std::string now = std::to_string(to_micros(now_utc()));
+    const std::vector<const char*> values{task->id.c_str(), now.c_str()};
+    claimer_.connection().run_prepared("finish", values);
+    return true;
+  }
+
+ private:
+  RawClaimer claimer_;
+};
+
+// The backend's rows with the index a first attempt at a PostgreSQL queue would have: a
+// plain one on (status, eta, seq) instead of the partial one on PENDING rows. Every claim
+// and every finish then adds an entry for the row's new status, and leaves the old one
+// dead in the key range the next claim scans until vacuum removes it.
+class NaiveTarget final : public FinishTarget {
+ public:
+  explicit NaiveTarget(RawStore store) : store_(std::move(store)) {
+    PgConnection connection(store_.conninfo, store_.schema);
+    connection.exec(
+        "DROP INDEX tasks_pending_by_eta; "
+        "CREATE INDEX tasks_by_status_eta ON tasks (status, eta, seq); "
+        "ANALYZE tasks");
+  }
+
+  std::unique_ptr<Finisher> finisher() override {
+    return std::make_unique<NaiveFinisher>(store_.conninfo, store_.schema);
+  }
+
+ private:
+  RawStore store_;
+};
+
 }  // namespace
 
 BaselineSpec raw_postgres_baseline(const BackendSpec& postgres, const std::string& conninfo) {
@@ -198,6 +244,12 @@ BaselineSpec raw_postgres_baseline(const BackendSpec& postgres, const std::strin
                                        std::size_t payload_bytes) -> std::unique_ptr<RawEnqueuer> {
         const RawStore store(postgres, conninfo, scratch, 0, payload_bytes);
         return std::make_unique<RawPostgresEnqueuer>(store, payload_bytes);
+      },
+      .sized = true,
+      .long_drain = [postgres, conninfo](const fs::path& scratch, std::size_t tasks,
+                                         std::size_t payload_bytes) -> std::unique_ptr<FinishTarget> {
+        return std::make_unique<NaiveTarget>(
+            RawStore(postgres, conninfo, scratch, tasks, payload_bytes));
       }};
 }
 

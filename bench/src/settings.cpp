@@ -66,7 +66,8 @@ BackendSizes Settings::sizes(const BackendSizes& full) const {
                       .queue_drain = 20,
                       .size_claims = 20,
                       .max_store = 50,
-                      .large_store = 50};
+                      .large_store = 50,
+                      .long_drain = full.long_drain > 0 ? std::size_t{500} : 0};
 }
 
 std::vector<std::size_t> Settings::store_sizes_up_to(std::size_t max_store) const {

@@ -21,6 +21,7 @@ struct BackendSizes {
   std::size_t size_claims = 0;  // claims timed at each store size of dequeue_size
   std::size_t max_store = 0;    // largest store size of dequeue_size, and footprint's size
   std::size_t large_store = 0;  // the store get_task reads from
+  std::size_t long_drain = 0;   // tasks claimed and finished by dequeue_long; 0: no such run
 };
 
 struct Settings {
