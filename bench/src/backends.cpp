@@ -68,7 +68,14 @@ BackendSpec postgres_backend(std::string conninfo) {
             .conninfo = conninfo, .schema = postgres_schema(conninfo, location)});
         if (preload > 0) preload_postgres_store(*store, conninfo, 0, preload, payload_bytes);
         return store;
-      }};
+      },
+      .before_long_drain =
+          [conninfo](const fs::path& location) {
+            PgConnection connection(conninfo, postgres_schema(conninfo, location));
+            connection.exec(
+                "ALTER TABLE tasks SET (autovacuum_enabled = false); "
+                "ALTER TABLE results SET (autovacuum_enabled = false)");
+          }};
 }
 
 std::vector<BackendSpec> make_backends() {

@@ -34,6 +34,10 @@ struct BackendSpec {
   std::function<std::shared_ptr<BaseStorage>(const std::filesystem::path& location,
                                              std::size_t preload, std::size_t payload_bytes)>
       open;
+  // Optional: run on the preloaded store at `location`, while it is open, before
+  // dequeue_long's drain starts. postgres turns autovacuum off on the store's tables, so
+  // the dead index entries the drain leaves stay until it ends (bench_long.cpp says why).
+  std::function<void(const std::filesystem::path& location)> before_long_drain;
 };
 
 // memory, file, sqlite (synchronous FULL), sqlite_normal (synchronous NORMAL), and

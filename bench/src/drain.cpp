@@ -76,10 +76,13 @@ DrainTargetFactory backend_drain_target(const BackendSpec& spec) {
 }
 
 FinishTargetFactory backend_finish_target(const BackendSpec& spec) {
-  return [open = spec.open](const std::filesystem::path& scratch, std::size_t tasks,
-                            std::size_t payload_bytes) -> std::unique_ptr<FinishTarget> {
-    return std::make_unique<BackendFinishTarget>(
-        open(store_location(scratch), tasks, payload_bytes));
+  return [open = spec.open, before = spec.before_long_drain](
+             const std::filesystem::path& scratch, std::size_t tasks,
+             std::size_t payload_bytes) -> std::unique_ptr<FinishTarget> {
+    const auto location = store_location(scratch);
+    auto target = std::make_unique<BackendFinishTarget>(open(location, tasks, payload_bytes));
+    if (before) before(location);
+    return target;
   };
 }
 
