@@ -4,12 +4,14 @@
 #   cmake -DBENCH=<taskstore-bench> -DOUT=<json file> -P check_smoke.cmake
 #
 # Expected names, per backend that `taskstore-bench --list-backends` prints
-# ("<backend> <raw_medium or -> <durable|in_process>"), without the suffixes Google
+# ("<backend> <raw_medium or -> <durable|in_process> <dequeue_long or ->"; postgres only
+# when TASKSTORE_PG names a server), without the suffixes Google
 # Benchmark appends for its run settings (/iterations:N, /real_time, /manual_time):
 #   footprint/<b>/tasks:N  enqueue/<b>  cycle/<b>  get_task/<b>
 #   dequeue/<b>/threads:{1,2,4,8,16}  dequeue_size/<b>/tasks:N  queue_drain/<b>/tasks:N
 #   dequeue_processes/<b>/processes:{1,2,4,8}       (durable backends)
 #   enqueue/raw_<m>  dequeue/raw_<m>/threads:{1,2,4,8,16}   (backends with a baseline)
+#   dequeue_long/<b>/tasks:N  dequeue_long/raw_<m>/tasks:N  (backends listed with dequeue_long)
 cmake_minimum_required(VERSION 3.25)
 if(NOT BENCH OR NOT OUT)
   message(FATAL_ERROR "pass -DBENCH=<taskstore-bench> -DOUT=<json file>")
@@ -69,6 +71,11 @@ foreach(line IN LISTS lines)
   list(GET fields 0 b)
   list(GET fields 1 raw)
   list(GET fields 2 kind)
+  set(long "-")
+  list(LENGTH fields field_count)
+  if(field_count GREATER 3)
+    list(GET fields 3 long)
+  endif()
   math(EXPR backends "${backends} + 1")
   foreach(pattern "footprint/${b}/tasks:[0-9]+" "enqueue/${b}" "cycle/${b}" "get_task/${b}"
                   "dequeue_size/${b}/tasks:[0-9]+" "queue_drain/${b}/tasks:[0-9]+")
@@ -87,6 +94,12 @@ foreach(line IN LISTS lines)
     foreach(processes 1 2 4 8)
       expect("dequeue_processes/${b}/processes:${processes}")
     endforeach()
+  endif()
+  if(long STREQUAL "dequeue_long")
+    expect("dequeue_long/${b}/tasks:[0-9]+")
+    if(NOT raw STREQUAL "-")
+      expect("dequeue_long/${raw}/tasks:[0-9]+")
+    endif()
   endif()
 endforeach()
 

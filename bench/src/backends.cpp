@@ -1,8 +1,10 @@
 #include "backends.hpp"
 
 #include "loaders.hpp"
+#include "postgres_support.hpp"
 #include "taskstore/file_storage.hpp"
 #include "taskstore/memory_storage.hpp"
+#include "taskstore/postgres_storage.hpp"
 #include "taskstore/sqlite_storage.hpp"
 #include "workload.hpp"
 
@@ -42,6 +44,40 @@ BackendSpec sqlite_backend(std::string name, SqliteStorageOptions::Synchronous s
       }};
 }
 
+// Each location is a fresh schema on the server (postgres_schema), dropped with the
+// location's scratch directory. The backend's defaults otherwise: a pool of 4 connections,
+// the server's synchronous_commit (on: a claim is durable when it returns).
+BackendSpec postgres_backend(std::string conninfo) {
+  // A claim commits once (one WAL flush, ~0.4 ms on a local SSD), so drains of thousands
+  // take seconds; the 1M-task stores of dequeue_size would spend minutes loading and
+  // indexing for no new information, so sizes stop at 100,000 (dequeue_long goes to
+  // 200,000).
+  return BackendSpec{
+      .name = "postgres",
+      .medium = "postgres",
+      .durable = true,
+      .sizes = {.drain = 5'000,
+                .queue_drain = 20'000,
+                .size_claims = 2'000,
+                .max_store = 100'000,
+                .large_store = 100'000,
+                .long_drain = 200'000},
+      .open = [conninfo](const fs::path& location, std::size_t preload,
+                         std::size_t payload_bytes) -> std::shared_ptr<BaseStorage> {
+        auto store = std::make_shared<PostgresStorage>(PostgresStorageOptions{
+            .conninfo = conninfo, .schema = postgres_schema(conninfo, location)});
+        if (preload > 0) preload_postgres_store(*store, conninfo, 0, preload, payload_bytes);
+        return store;
+      },
+      .before_long_drain =
+          [conninfo](const fs::path& location) {
+            PgConnection connection(conninfo, postgres_schema(conninfo, location));
+            connection.exec(
+                "ALTER TABLE tasks SET (autovacuum_enabled = false); "
+                "ALTER TABLE results SET (autovacuum_enabled = false)");
+          }};
+}
+
 std::vector<BackendSpec> make_backends() {
   std::vector<BackendSpec> all;
   all.push_back(BackendSpec{.name = "memory",
@@ -78,6 +114,8 @@ std::vector<BackendSpec> make_backends() {
                                 .size_claims = 10'000,
                                 .max_store = 1'000'000,
                                 .large_store = 100'000}));
+  // Only with a server to run on; main() says why it is missing otherwise.
+  if (const auto conninfo = postgres_conninfo()) all.push_back(postgres_backend(*conninfo));
   return all;
 }
 

@@ -26,16 +26,22 @@ struct BackendSpec {
   // Full-run sizes; backends bound by fsync get smaller drains than in-process ones.
   BackendSizes sizes;
   // Opens (creating if missing) the store at `location`, a path inside a fresh scratch
-  // directory that in-process backends ignore, after adding tasks [0, preload)
+  // directory that in-process backends ignore (postgres keeps one schema per location,
+  // dropped with the directory), after adding tasks [0, preload)
   // (make_task with preload_eta, all due) to it quickly and durably. Preloading is never
   // timed; durable backends write the store directly rather than one fsync'd enqueue at a
   // time (loaders.hpp).
   std::function<std::shared_ptr<BaseStorage>(const std::filesystem::path& location,
                                              std::size_t preload, std::size_t payload_bytes)>
       open;
+  // Optional: run on the preloaded store at `location`, while it is open, before
+  // dequeue_long's drain starts. postgres turns autovacuum off on the store's tables, so
+  // the dead index entries the drain leaves stay until it ends (bench_long.cpp says why).
+  std::function<void(const std::filesystem::path& location)> before_long_drain;
 };
 
-// memory, file, sqlite (synchronous FULL) and sqlite_normal (synchronous NORMAL).
+// memory, file, sqlite (synchronous FULL), sqlite_normal (synchronous NORMAL), and
+// postgres when TASKSTORE_PG names a server.
 const std::vector<BackendSpec>& backends();
 
 }  // namespace taskstore::bench

@@ -2,6 +2,8 @@
 
 #include <stdexcept>
 
+#include "postgres_support.hpp"
+
 namespace taskstore::bench {
 
 namespace {
@@ -19,6 +21,9 @@ std::vector<BaselineSpec> make_baselines() {
   all.push_back(raw_file_baseline());
   all.push_back(raw_sqlite_baseline(backend_named("sqlite"), true));
   all.push_back(raw_sqlite_baseline(backend_named("sqlite_normal"), false));
+  if (const auto conninfo = postgres_conninfo()) {
+    all.push_back(raw_postgres_baseline(backend_named("postgres"), *conninfo));
+  }
   return all;
 }
 

@@ -33,6 +33,9 @@ struct BaselineSpec {
   // the store: it gets dequeue_size/raw_<medium> beside the backends'. raw_file's claim is
   // a write that reads nothing, so it does not.
   bool sized = true;
+  // dequeue_long/raw_<medium> (for a backend with sizes.long_drain): claims and finishes
+  // with the medium's own calls; null where the medium has none.
+  FinishTargetFactory long_drain;
 };
 
 // A std::mutex and a binary heap ordered by (eta, seq), holding the tasks.
@@ -48,6 +51,13 @@ BaselineSpec raw_file_baseline();
 // NORMAL, busy timeout) on a database the backend `sqlite` created and preloaded, so the
 // schema and the data are identical.
 BaselineSpec raw_sqlite_baseline(const BackendSpec& sqlite, bool synchronous_full);
+
+// libpq alone, one connection per contender in autocommit at the server's
+// synchronous_commit, on a schema the backend `postgres` created and preloaded: the
+// backend's claim statement (queries.cpp) prepared once; an enqueue is one INSERT. Its
+// dequeue_long is a naive queue on the same rows: a plain index on (status, eta, seq)
+// instead of the backend's partial one, the same claim, then an UPDATE to SUCCESS.
+BaselineSpec raw_postgres_baseline(const BackendSpec& postgres, const std::string& conninfo);
 
 // One baseline per medium of backends().
 const std::vector<BaselineSpec>& baselines();

@@ -16,6 +16,9 @@ void register_operation_benchmarks(const Settings& settings);
 void register_dequeue_benchmarks(const Settings& settings);
 // dequeue_processes/<backend>/processes:N, durable backends only (bench_processes.cpp)
 void register_process_benchmarks(const Settings& settings);
+// dequeue_long/<backend>/tasks:N, dequeue_long/raw_<medium>/tasks:N, backends with a
+// long_drain size only (bench_long.cpp)
+void register_long_benchmarks(const Settings& settings);
 // queue_drain/<backend>/tasks:N (bench_queue.cpp)
 void register_queue_benchmarks(const Settings& settings);
 

@@ -6,7 +6,9 @@
 
 #include <cstddef>
 #include <filesystem>
+#include <string>
 
+#include "taskstore/postgres_storage.hpp"
 #include "taskstore/sqlite_storage.hpp"
 
 namespace taskstore::bench {
@@ -20,5 +22,15 @@ void preload_file_store(const std::filesystem::path& directory, std::size_t firs
 // schema version first: the INSERT spells out the columns of schema version 1.
 void preload_sqlite_store(const SqliteStorage& store, std::size_t first, std::size_t count,
                           std::size_t payload_bytes);
+
+// Inserts the rows with one INSERT ... SELECT over generate_series, on a libpq connection
+// of our own, into the schema `store` created (so the tables, indexes and schema version
+// are the backend's), in the form the backend's enqueue writes (row_codec.cpp); then
+// VACUUM ANALYZE, so a benchmark starts from a settled table with statistics, as a store
+// that autovacuum has seen, and CHECKPOINT (if the role may). Checks the schema version
+// first, and afterwards that the first and the last task read back through get_task
+// exactly as make_task made them.
+void preload_postgres_store(PostgresStorage& store, const std::string& conninfo,
+                            std::size_t first, std::size_t count, std::size_t payload_bytes);
 
 }  // namespace taskstore::bench

@@ -3,10 +3,11 @@
 //   taskstore-bench [--smoke] [--list-backends] [--benchmark_* ...]
 //
 // --smoke (or TASKSTORE_BENCH_SMOKE=1) runs tiny sizes; --list-backends prints one line
-// per backend, "<name> <raw_medium of its baseline, or -> <durable|in_process>", and
-// exits. Stores live in a
-// scratch directory under TASKSTORE_BENCH_DIR (default: the system temp directory),
-// removed at the end. Exits 1 if any benchmark failed.
+// per backend, "<name> <raw_medium of its baseline, or -> <durable|in_process>
+// <dequeue_long or ->", and exits. Stores live in a scratch directory under
+// TASKSTORE_BENCH_DIR (default: the system temp directory), removed at the end; postgres
+// stores (only when TASKSTORE_PG names a server) in a fresh schema each, dropped with
+// their scratch directory. Exits 1 if any benchmark failed.
 #include <benchmark/benchmark.h>
 
 #include <cstdio>
@@ -19,6 +20,7 @@
 #include "backends.hpp"
 #include "baselines.hpp"
 #include "families.hpp"
+#include "postgres_support.hpp"
 #include "registration.hpp"
 #include "settings.hpp"
 
@@ -58,12 +60,16 @@ bool has_flag(int argc, char** argv, const char* prefix) {
 
 int run(int argc, char** argv) {
   const Flags flags = take_flags(argc, argv);
+  const std::optional<std::string> conninfo = bench::postgres_conninfo();
+  // On stderr: the smoke check reads --list-backends' standard output.
+  if (!conninfo) std::fprintf(stderr, "taskstore-bench: %s\n", bench::kPostgresSkipped.data());
   if (flags.list_backends) {
     for (const auto& spec : bench::backends()) {
       const bench::BaselineSpec* baseline = bench::baseline_for(spec);
-      std::printf("%s %s %s\n", spec.name.c_str(),
+      std::printf("%s %s %s %s\n", spec.name.c_str(),
                   baseline != nullptr ? ("raw_" + baseline->medium).c_str() : "-",
-                  spec.durable ? "durable" : "in_process");
+                  spec.durable ? "durable" : "in_process",
+                  spec.sizes.long_drain > 0 ? "dequeue_long" : "-");
     }
     return 0;
   }
@@ -96,6 +102,9 @@ int run(int argc, char** argv) {
   benchmark::AddCustomContext("taskstore_bench_dir_in_ram", on_ram ? "yes" : "no");
   benchmark::AddCustomContext("taskstore_payload_bytes", std::to_string(settings.payload_bytes));
   benchmark::AddCustomContext("taskstore_load_average_at_start", bench::load_average());
+  benchmark::AddCustomContext("taskstore_postgres",
+                              conninfo ? bench::postgres_server_summary(*conninfo)
+                                       : std::string(bench::kPostgresSkipped));
   // Which baseline each backend's figures are divided by (bench/plot reads this).
   std::string pairs;
   for (const auto& spec : bench::backends()) {
@@ -109,6 +118,7 @@ int run(int argc, char** argv) {
   bench::register_operation_benchmarks(settings);
   bench::register_dequeue_benchmarks(settings);
   bench::register_process_benchmarks(settings);
+  bench::register_long_benchmarks(settings);
   bench::register_queue_benchmarks(settings);
 
   benchmark::Initialize(&arg_count, args.data());

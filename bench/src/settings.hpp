@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,6 +21,7 @@ struct BackendSizes {
   std::size_t size_claims = 0;  // claims timed at each store size of dequeue_size
   std::size_t max_store = 0;    // largest store size of dequeue_size, and footprint's size
   std::size_t large_store = 0;  // the store get_task reads from
+  std::size_t long_drain = 0;   // tasks claimed and finished by dequeue_long; 0: no such run
 };
 
 struct Settings {
@@ -53,7 +55,7 @@ bool on_memory_file_system(const std::filesystem::path& path);
 std::string load_average();
 
 // A fresh directory (mkdtemp) under `parent`, removed with everything in it on
-// destruction.
+// destruction, after the cleanups registered for locations inside it have run.
 class ScratchDir {
  public:
   ScratchDir(const std::filesystem::path& parent, std::string_view label);
@@ -66,5 +68,12 @@ class ScratchDir {
  private:
   std::filesystem::path path_;
 };
+
+// Runs `cleanup` when the ScratchDir holding `location` is removed, in this process only
+// (a forked child's copy of the registration never runs): for what a store keeps outside
+// its directory, e.g. the PostgreSQL schema named after a location. A location may be
+// opened, closed and reopened (preloaded, then opened by worker processes), so its store
+// lives as long as its directory, not as long as one instance.
+void at_scratch_removal(const std::filesystem::path& location, std::function<void()> cleanup);
 
 }  // namespace taskstore::bench
