@@ -8,7 +8,7 @@
 # when TASKSTORE_PG names a server), without the suffixes Google
 # Benchmark appends for its run settings (/iterations:N, /real_time, /manual_time):
 #   footprint/<b>/tasks:N  enqueue/<b>  cycle/<b>  get_task/<b>
-#   dequeue/<b>/threads:{1,2,4,8,16}  dequeue_size/<b>/tasks:N  queue_drain/<b>/tasks:N
+#   dequeue/<b>/threads:{1,2,4,8,16}  dequeue_size/<b>/tasks:N  queue_drain/<b>/tasks:N/workers:8
 #   dequeue_processes/<b>/processes:{1,2,4,8}       (durable backends)
 #   enqueue/raw_<m>  dequeue/raw_<m>/threads:{1,2,4,8,16}   (backends with a baseline)
 #   dequeue_long/<b>/tasks:N  dequeue_long/raw_<m>/tasks:N  (backends listed with dequeue_long)
@@ -78,7 +78,7 @@ foreach(line IN LISTS lines)
   endif()
   math(EXPR backends "${backends} + 1")
   foreach(pattern "footprint/${b}/tasks:[0-9]+" "enqueue/${b}" "cycle/${b}" "get_task/${b}"
-                  "dequeue_size/${b}/tasks:[0-9]+" "queue_drain/${b}/tasks:[0-9]+")
+                  "dequeue_size/${b}/tasks:[0-9]+" "queue_drain/${b}/tasks:[0-9]+/workers:8")
     expect("${pattern}")
   endforeach()
   foreach(threads 1 2 4 8 16)

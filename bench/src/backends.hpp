@@ -34,6 +34,9 @@ struct BackendSpec {
   std::function<std::shared_ptr<BaseStorage>(const std::filesystem::path& location,
                                              std::size_t preload, std::size_t payload_bytes)>
       open;
+  // The worker counts queue_drain runs the queue with: 8 for every backend, so figures
+  // compare; postgres adds a wide pool (see backends.cpp).
+  std::vector<std::size_t> queue_workers{8};
   // Optional: run on the preloaded store at `location`, while it is open, before
   // dequeue_long's drain starts. postgres turns autovacuum off on the store's tables, so
   // the dead index entries the drain leaves stay until it ends (bench_long.cpp says why).

@@ -1,5 +1,6 @@
-// queue_drain/<backend>/tasks:N: AsyncTaskQueue's worker pool (8 workers on one
-// io_context thread, the real clock) drains N preloaded no-op tasks; tasks/s from start()
+// queue_drain/<backend>/tasks:N/workers:W: AsyncTaskQueue's worker pool (W workers on one
+// io_context thread, the real clock; 8 for every backend, and more where the backend
+// lists more in BackendSpec::queue_workers) drains N preloaded no-op tasks; tasks/s from start()
 // until shutdown() has returned; then (untimed) every task, or an even sample of 1,000,
 // must be SUCCESS. Each task costs the queue a dequeue, a mark_running and a mark_done.
 #include <boost/asio/co_spawn.hpp>
@@ -21,7 +22,6 @@ namespace {
 namespace asio = boost::asio;
 using queue::AsyncTaskQueue;
 
-constexpr std::size_t kWorkers = 8;
 constexpr auto kWatchdog = std::chrono::minutes(10);  // a drain that never ends fails
 
 // What the handler, the stopper and the watchdog share; lives on the benchmark's stack
@@ -59,6 +59,7 @@ Awaitable<Bytes> noop_handler(asio::io_context& io, AsyncTaskQueue& queue, Drain
 
 void queue_body(benchmark::State& state, const BackendSpec& spec, const Settings& settings) {
   const auto tasks = static_cast<std::size_t>(state.range(0));
+  const auto workers = static_cast<std::size_t>(state.range(1));
   asio::io_context io;
   Drain drain(io, tasks);
   std::size_t unfinished = 0;
@@ -66,7 +67,7 @@ void queue_body(benchmark::State& state, const BackendSpec& spec, const Settings
     const ScratchDir scratch(settings.root, "queue_drain");
     const auto store = spec.open(store_location(scratch.path()), tasks, settings.payload_bytes);
     queue::QueueOptions options;
-    options.workers = kWorkers;
+    options.workers = workers;
     options.poll_interval = std::chrono::milliseconds(100);
     options.log = [&drain](std::string_view message) {
       if (drain.logged++ == 0) drain.first_log = std::string(message);
@@ -96,6 +97,7 @@ void queue_body(benchmark::State& state, const BackendSpec& spec, const Settings
   }
   state.SetItemsProcessed(static_cast<std::int64_t>(drain.handled));
   state.counters["tasks"] = static_cast<double>(tasks);
+  state.counters["workers"] = static_cast<double>(workers);
   state.counters["errors"] = static_cast<double>(drain.logged);
   if (drain.logged > 0) state.SetLabel("first error: " + drain.first_log);
   if (drain.timed_out || drain.handled != tasks || drain.released != 0 || unfinished != 0) {
@@ -113,15 +115,17 @@ void queue_body(benchmark::State& state, const BackendSpec& spec, const Settings
 void register_queue_benchmarks(const Settings& settings) {
   for (const BackendSpec& spec : backends()) {
     const std::size_t tasks = settings.sizes(spec.sizes).queue_drain;
-    add_benchmark("queue_drain/" + spec.name,
-                  [&spec, settings](benchmark::State& state) {
-                    queue_body(state, spec, settings);
-                  })
-        ->ArgName("tasks")
-        ->Arg(static_cast<std::int64_t>(tasks))
-        ->Iterations(1)
-        ->UseRealTime()
-        ->Unit(benchmark::kMillisecond);
+    for (const std::size_t workers : spec.queue_workers) {
+      add_benchmark("queue_drain/" + spec.name,
+                    [&spec, settings](benchmark::State& state) {
+                      queue_body(state, spec, settings);
+                    })
+          ->ArgNames({"tasks", "workers"})
+          ->Args({static_cast<std::int64_t>(tasks), static_cast<std::int64_t>(workers)})
+          ->Iterations(1)
+          ->UseRealTime()
+          ->Unit(benchmark::kMillisecond);
+    }
   }
 }
 

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -30,6 +31,11 @@ struct PostgresStorageOptions {
   // Groups that may commit at once, each on its own connection (at most `connections`):
   // the server works on one while another waits for its WAL flush (PG-5).
   std::size_t concurrent_groups = 2;
+  // After this many writes by this instance, it vacuums the tasks table in the background
+  // (PG-6): a claimed or finished row leaves a dead entry at the front of the claim's
+  // index that only VACUUM removes, and autovacuum wakes too rarely for a busy queue.
+  // 0 leaves it to autovacuum.
+  std::size_t vacuum_every = 20'000;
 };
 
 class PostgresStorage final : public BaseStorage {
@@ -53,6 +59,8 @@ class PostgresStorage final : public BaseStorage {
   const std::string& schema() const;
   // How writes were grouped into commits so far (PG-5).
   GroupCommitStats group_commit_stats() const;
+  // VACUUMs of the tasks table this instance has completed (PG-6).
+  std::uint64_t vacuums() const;
 
   static constexpr int kSchemaVersion = 1;
 

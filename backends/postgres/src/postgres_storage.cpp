@@ -3,8 +3,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <span>
+#include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <utility>
 #include <vector>
@@ -51,8 +53,11 @@ class PostgresStorage::Impl {
         threads_(std::max<std::size_t>(options_.connections, 1)),
         writes_(threads_.get_executor(), options_.max_group_size,
                 [this](std::span<postgres::WriteOperation* const> group) {
-                  auto lease = connections_.checkout("commit");
-                  postgres::commit_write_group(*lease, group);
+                  {
+                    auto lease = connections_.checkout("commit");
+                    postgres::commit_write_group(*lease, group);
+                  }
+                  count_writes(group.size());
                 },
                 std::clamp<std::size_t>(options_.concurrent_groups, 1,
                                         std::max<std::size_t>(options_.connections, 1))) {}
@@ -86,6 +91,28 @@ class PostgresStorage::Impl {
   }
 
   GroupCommitStats group_commit_stats() const { return writes_.stats(); }
+  std::uint64_t vacuums() const { return vacuums_; }
+
+  // Counts writes towards the next VACUUM of the tasks table and starts it, on a pool
+  // thread of its own, once there are enough (PG-6). The callers of the group are not
+  // kept waiting for it, and one runs at a time.
+  void count_writes(std::size_t writes) {
+    if (options_.vacuum_every == 0) return;
+    if (writes_since_vacuum_.fetch_add(writes) + writes < options_.vacuum_every) return;
+    if (vacuuming_.exchange(true)) return;
+    writes_since_vacuum_ = 0;
+    boost::asio::post(threads_, [this] {
+      try {
+        auto lease = connections_.checkout("vacuum");
+        lease->exec("VACUUM tasks");
+        ++vacuums_;
+      } catch (...) {
+        // Housekeeping: a failed VACUUM loses nothing (the claims only get slower until
+        // the next one or autovacuum), and the operations that triggered it are done.
+      }
+      vacuuming_ = false;
+    });
+  }
 
   // A child forked from the opening process has no pool threads (work would never run)
   // and shares the parent's sockets to the server (one protocol stream written by two
@@ -108,6 +135,9 @@ class PostgresStorage::Impl {
   postgres::ConnectionPool connections_;
   boost::asio::thread_pool threads_;
   GroupCommit<postgres::GroupSession> writes_;
+  std::atomic<std::size_t> writes_since_vacuum_{0};
+  std::atomic<bool> vacuuming_{false};
+  std::atomic<std::uint64_t> vacuums_{0};
   const pid_t owner_ = ::getpid();
 };
 
@@ -121,6 +151,8 @@ const std::string& PostgresStorage::schema() const { return impl_->schema(); }
 GroupCommitStats PostgresStorage::group_commit_stats() const {
   return impl_->group_commit_stats();
 }
+
+std::uint64_t PostgresStorage::vacuums() const { return impl_->vacuums(); }
 
 Awaitable<std::string> PostgresStorage::enqueue(Task task) {
   validate_new_task(task);

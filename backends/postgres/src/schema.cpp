@@ -31,9 +31,10 @@ CREATE TABLE tasks (
   created_at bigint NOT NULL,
   updated_at bigint NOT NULL
 );
--- Serves the claim: only PENDING rows are indexed, already in claim order, so the dead
--- entries finished rows leave behind never sit in the claim's path and its cost stays
--- flat as they accumulate.
+-- Serves the claim: only PENDING rows are indexed, already in claim order, so rows that
+-- are running or finished are not in the claim's path. A claimed row's old entry stays
+-- until VACUUM removes it, at the front of the index where the claim starts: the backend
+-- vacuums the table every so many writes (PG-6) to keep the claim's cost flat.
 CREATE INDEX tasks_pending_by_eta ON tasks (eta, seq) WHERE status = 'PENDING';
 CREATE TABLE results (
   task_id text PRIMARY KEY,

@@ -51,7 +51,7 @@ Attempt try_group(GroupSession& session, std::span<WriteOperation* const> group,
     for (std::size_t i = 0; i < group.size(); ++i) {
       if (!excluded[i] && GroupSession::batchable(group[i]->name())) ++batchable;
     }
-    if (batchable > 1) {
+    if (batchable > 0) {
       try {
         session.start_planning();
         for (std::size_t i = 0; i < group.size(); ++i) {

@@ -2,6 +2,7 @@
 // every task is handed out exactly once.
 
 #include <algorithm>
+#include <chrono>
 #include <memory>
 #include <set>
 #include <thread>
@@ -79,6 +80,41 @@ TEST_F(ClaimTest, ClaimsComeInEtaOrderTiesInEnqueueOrder) {
   std::vector<std::string> order;
   while (auto task = sync_wait(io_, storage.dequeue(at(30)))) order.push_back(task->id);
   EXPECT_EQ(order, (std::vector<std::string>{"early", "tie-first", "tie-second", "late"}));
+}
+
+// Checks: PG-6
+TEST_F(ClaimTest, AnInstanceVacuumsItsTasksTableEveryNWrites) {
+  PostgresStorageOptions small = options();
+  small.vacuum_every = 20;
+  PostgresStorage storage(small);
+  for (int i = 0; i < 15; ++i) {
+    sync_wait(io_, storage.enqueue(make_task("t" + std::to_string(i))));
+  }
+  EXPECT_EQ(storage.vacuums(), 0u);  // 15 writes: not yet
+  for (int i = 0; i < 15; ++i) {
+    const auto task = sync_wait(io_, storage.dequeue(at(1'000'000)));
+    ASSERT_TRUE(task.has_value());
+  }
+  // 30 writes: one VACUUM, in the background (bounded wait, no claim about speed).
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (storage.vacuums() == 0 && std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_EQ(storage.vacuums(), 1u);
+  EXPECT_EQ(raw()->query("SELECT last_vacuum IS NOT NULL FROM pg_stat_user_tables WHERE "
+                         "schemaname = current_schema() AND relname = 'tasks'"),
+            "t");
+}
+
+// Checks: PG-6
+TEST_F(ClaimTest, VacuumEveryZeroLeavesItToAutovacuum) {
+  PostgresStorageOptions off = options();
+  off.vacuum_every = 0;
+  PostgresStorage storage(off);
+  for (int i = 0; i < 50; ++i) {
+    sync_wait(io_, storage.enqueue(make_task("t" + std::to_string(i))));
+  }
+  EXPECT_EQ(storage.vacuums(), 0u);
 }
 
 }  // namespace
