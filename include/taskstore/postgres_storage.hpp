@@ -28,11 +28,12 @@ struct PostgresStorageOptions {
   // Writes of concurrent callers share one transaction, and so one WAL flush, up to this
   // many per commit (spec PG-5); 1 gives each write its own transaction.
   std::size_t max_group_size = 256;
-  // Groups that may commit at once, each on its own connection (at most `connections`):
-  // the server works on one while another waits for its WAL flush (PG-5).
+  // Groups that may commit at once, each on its own connection (at most `connections` - 1,
+  // so that reads always find a thread): the server works on one while another waits for
+  // its WAL flush (PG-5).
   std::size_t concurrent_groups = 2;
-  // After this many writes by this instance, it vacuums the tasks table in the background
-  // (PG-6): a claimed or finished row leaves a dead entry at the front of the claim's
+  // After this many writes by this instance, it vacuums the tasks table in the background,
+  // on a connection and thread of its own (PG-6): a claimed or finished row leaves a dead entry at the front of the claim's
   // index that only VACUUM removes, and autovacuum wakes too rarely for a busy queue.
   // 0 leaves it to autovacuum.
   std::size_t vacuum_every = 20'000;

@@ -279,6 +279,7 @@ void Connection::count_writes(const Result& result) {
 }
 
 Result Connection::query(const std::string& sql, const Params& params) {
+  last_sqlstate_.clear();  // a failure that never reaches the server has none
   PGconn* conn = live();
   const std::string& name = prepared_name(conn, sql);
   const std::vector<const char*> values = params.pointers();
@@ -290,6 +291,7 @@ Result Connection::query(const std::string& sql, const Params& params) {
 }
 
 std::vector<Result> Connection::begin_pipelined(std::span<const Statement> statements) {
+  last_sqlstate_.clear();
   PGconn* conn = live();
   std::vector<std::string> names;
   for (const Statement& statement : statements) names.push_back(prepared_name(conn, statement.sql));
@@ -302,13 +304,17 @@ std::vector<Result> Connection::begin_pipelined(std::span<const Statement> state
   if (PQenterPipelineMode(conn) != 1) throw broken("entering pipeline mode");
   // From here the transaction is open (or aborted): a failure must end in a rollback.
   in_transaction_ = true;
+  // Leaves pipeline mode on every path. If results are still pending (a send failed
+  // halfway), libpq refuses, and the session could run nothing else: it is dropped, and
+  // the next use outside a transaction connects afresh.
   struct Leave {
+    Connection& owner;
     PGconn* conn;
     ~Leave() {
       PQsetnonblocking(conn, 0);
-      PQexitPipelineMode(conn);
+      if (PQexitPipelineMode(conn) != 1) owner.conn_.reset();
     }
-  } leave{conn};
+  } leave{*this, conn};
   // Non-blocking while sending: a big batch could fill the socket while the server is
   // blocked sending us an earlier statement's rows, so read whatever arrives as we send.
   if (PQsetnonblocking(conn, 1) != 0) throw broken("switching to non-blocking");
@@ -373,7 +379,10 @@ std::vector<Result> Connection::begin_pipelined(std::span<const Statement> state
   return out;
 }
 
-void Connection::exec(const std::string& sql) { check(PQexec(live(), sql.c_str()), sql); }
+void Connection::exec(const std::string& sql) {
+  last_sqlstate_.clear();
+  check(PQexec(live(), sql.c_str()), sql);
+}
 
 void Connection::begin() {
   exec("BEGIN");
@@ -386,6 +395,11 @@ void Connection::commit() {
     bool& flag;
     ~Ends() { flag = false; }
   } ends{in_transaction_};
+  // The server answers COMMIT of a failed transaction with a rollback, not an error:
+  // never let that pass for a commit.
+  if (transaction_failed()) {
+    throw StorageError(where() + ": the transaction failed before COMMIT; none of it was kept");
+  }
   exec("COMMIT");
 }
 

@@ -107,13 +107,13 @@ const std::string& GroupSession::claim_sql() {
   // claim, stamped with that claim's own `now`. Taken one after another, the claims would
   // get the same rows: those due at the earliest `now` come before any due only later.
   // A claim left without a row (fewer were due then) claims on its own in replay, at its
-  // own `now`.
+  // own `now`. attempts saturates as in claim_due_task.
   static const std::string sql =
       "WITH picked AS (SELECT seq, row_number() OVER (ORDER BY eta, seq) AS rn FROM ("
       "SELECT seq, eta FROM tasks WHERE status = 'PENDING' AND eta <= $1 "
       "AND seq <> ALL($2::bigint[]) ORDER BY eta, seq FOR UPDATE SKIP LOCKED LIMIT $3) AS due) "
-      "UPDATE tasks SET status = 'RUNNING', attempts = LEAST(tasks.attempts + 1, 2147483647), "
-      "updated_at = stamp.now "
+      "UPDATE tasks SET status = 'RUNNING', attempts = CASE WHEN tasks.attempts >= 2147483647 "
+      "THEN tasks.attempts ELSE tasks.attempts + 1 END, updated_at = stamp.now "
       "FROM picked JOIN unnest($4::bigint[]) WITH ORDINALITY AS stamp(now, rn) "
       "ON stamp.rn = picked.rn WHERE tasks.seq = picked.seq RETURNING " +
       qualified_task_columns() + ", picked.rn";

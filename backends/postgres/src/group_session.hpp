@@ -3,7 +3,7 @@
 // and batches the operations a queue's workers make most: claims, mark_running and
 // mark_done. Run one at a time, each costs a round trip or three to the server; in a
 // batch, all the group's claims take one statement and all its mark_running and mark_done
-// three, whatever their number.
+// one more, whatever their number.
 //
 // The group commit runs each batchable operation twice. First while planning: the
 // operation only records what it asks for. Then run_batches() runs the batch statements,

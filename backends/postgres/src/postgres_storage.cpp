@@ -5,8 +5,9 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <mutex>
 #include <span>
-#include <boost/asio/post.hpp>
+#include <thread>
 #include <boost/asio/thread_pool.hpp>
 #include <utility>
 #include <vector>
@@ -59,10 +60,18 @@ class PostgresStorage::Impl {
                   }
                   count_writes(group.size());
                 },
+                // Leaders hold pool threads while writes keep coming: one thread is left
+                // for reads whenever there are two or more.
                 std::clamp<std::size_t>(options_.concurrent_groups, 1,
-                                        std::max<std::size_t>(options_.connections, 1))) {}
+                                        std::max<std::size_t>(options_.connections, 2) - 1)),
+        vacuum_connection_(postgres::ConnectionOptions{.conninfo = options_.conninfo,
+                                                       .schema = options_.schema}) {}
 
-  ~Impl() { threads_.join(); }  // before connections_ goes: no work may still hold one
+  ~Impl() {
+    threads_.join();  // before connections_ goes: no work may still hold one
+    std::lock_guard lock(vacuum_mutex_);
+    if (vacuum_thread_.joinable()) vacuum_thread_.join();  // lets a running VACUUM finish
+  }
 
   // Runs `work(connection)` on a pool thread with a connection checked out for `operation`
   // (a string literal), resuming the caller on its own executor: libpq blocks, and the
@@ -93,25 +102,35 @@ class PostgresStorage::Impl {
   GroupCommitStats group_commit_stats() const { return writes_.stats(); }
   std::uint64_t vacuums() const { return vacuums_; }
 
-  // Counts writes towards the next VACUUM of the tasks table and starts it, on a pool
-  // thread of its own, once there are enough (PG-6). The callers of the group are not
-  // kept waiting for it, and one runs at a time.
-  void count_writes(std::size_t writes) {
+  // Counts writes towards the next VACUUM of the tasks table and starts it once there are
+  // enough (PG-6), on a thread and connection of its own: neither the writes that
+  // triggered it nor any other operation waits for it, and one runs at a time. Called
+  // after a group has committed, so nothing here may throw: the group's callers must hear
+  // that it committed.
+  void count_writes(std::size_t writes) noexcept {
     if (options_.vacuum_every == 0) return;
     if (writes_since_vacuum_.fetch_add(writes) + writes < options_.vacuum_every) return;
     if (vacuuming_.exchange(true)) return;
     writes_since_vacuum_ = 0;
-    boost::asio::post(threads_, [this] {
-      try {
-        auto lease = connections_.checkout("vacuum");
-        lease->exec("VACUUM tasks");
-        ++vacuums_;
-      } catch (...) {
-        // Housekeeping: a failed VACUUM loses nothing (the claims only get slower until
-        // the next one or autovacuum), and the operations that triggered it are done.
-      }
-      vacuuming_ = false;
-    });
+    try {
+      std::lock_guard lock(vacuum_mutex_);
+      if (vacuum_thread_.joinable()) vacuum_thread_.join();  // done: it cleared vacuuming_
+      vacuum_thread_ = std::thread([this] { vacuum(); });
+    } catch (...) {
+      vacuuming_ = false;  // no thread to be had: try again after the next writes
+    }
+  }
+
+  void vacuum() noexcept {
+    try {
+      vacuum_connection_.set_operation("vacuum");
+      vacuum_connection_.exec("VACUUM tasks");
+      ++vacuums_;
+    } catch (...) {
+      // Housekeeping: a failed VACUUM loses nothing (the claims only get slower until
+      // the next one or autovacuum), and the operations that triggered it are done.
+    }
+    vacuuming_ = false;
   }
 
   // A child forked from the opening process has no pool threads (work would never run)
@@ -135,6 +154,11 @@ class PostgresStorage::Impl {
   postgres::ConnectionPool connections_;
   boost::asio::thread_pool threads_;
   GroupCommit<postgres::GroupSession> writes_;
+  // VACUUM's own session, without the store's statement_timeout (it may take long on a
+  // big table) and never taken from the pool.
+  postgres::Connection vacuum_connection_;
+  std::mutex vacuum_mutex_;  // guards vacuum_thread_
+  std::thread vacuum_thread_;
   std::atomic<std::size_t> writes_since_vacuum_{0};
   std::atomic<bool> vacuuming_{false};
   std::atomic<std::uint64_t> vacuums_{0};

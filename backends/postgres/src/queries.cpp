@@ -66,9 +66,12 @@ std::optional<Task> claim_due_task(Connection& connection, Timestamp now,
   // One statement picks and claims. FOR UPDATE SKIP LOCKED lets concurrent claimers in
   // any process pass over each other's rows instead of queueing on them; the partial index
   // tasks_pending_by_eta serves the pick. attempts stops at the int32 maximum instead of
-  // overflowing (DEQ-5). $2 lists rows found damaged (DEQ-9), passed over from then on.
+  // overflowing (DEQ-5); a value already past it (a damaged row) is left as it is, so
+  // reading the row back reports the damage instead of the server failing on overflow.
+  // $2 lists rows found damaged (DEQ-9), passed over from then on.
   static const std::string claim =
-      "UPDATE tasks SET status = 'RUNNING', attempts = LEAST(attempts + 1, 2147483647), "
+      "UPDATE tasks SET status = 'RUNNING', "
+      "attempts = CASE WHEN attempts >= 2147483647 THEN attempts ELSE attempts + 1 END, "
       "updated_at = $1 "
       "WHERE seq = (SELECT seq FROM tasks WHERE status = 'PENDING' AND eta <= $1 "
       "AND seq <> ALL($2::bigint[]) ORDER BY eta, seq FOR UPDATE SKIP LOCKED LIMIT 1) "

@@ -82,6 +82,23 @@ TEST_F(ClaimTest, ClaimsComeInEtaOrderTiesInEnqueueOrder) {
   EXPECT_EQ(order, (std::vector<std::string>{"early", "tie-first", "tie-second", "late"}));
 }
 
+// Checks: DEQ-9, DEQ-5
+TEST_F(ClaimTest, ARowWhoseAttemptsOverflowEveryIntegerIsPassedOverUntouched) {
+  PostgresStorage storage(options());
+  sync_wait(io_, storage.enqueue(make_task("damaged", 100)));
+  sync_wait(io_, storage.enqueue(make_task("fine", 200)));
+  // attempts + 1 would overflow bigint on the server; the claim must neither fail nor
+  // hide the damage by saturating it.
+  raw()->exec("UPDATE tasks SET attempts = 9223372036854775807 WHERE id = 'damaged'");
+  const auto first = sync_wait(io_, storage.dequeue(at(1'000)));
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(first->id, "fine");
+  EXPECT_FALSE(sync_wait(io_, storage.dequeue(at(1'000))).has_value());
+  EXPECT_EQ(raw()->query("SELECT status || ' ' || attempts FROM tasks WHERE id = 'damaged'"),
+            "PENDING 9223372036854775807");
+  EXPECT_THROW(sync_wait(io_, storage.get_task("damaged")), CorruptionError);
+}
+
 // Checks: PG-6
 TEST_F(ClaimTest, AnInstanceVacuumsItsTasksTableEveryNWrites) {
   PostgresStorageOptions small = options();

@@ -247,6 +247,7 @@ TEST_F(PgGroupCommit, TwoWritesToOneTaskInAGroupBothTakeEffect) {
 TEST_F(PgGroupCommit, TwoGroupsCommitSideBySideOnTheirOwnConnections) {
   PostgresStorageOptions options = grouped(256);
   options.concurrent_groups = 2;
+  options.connections = 3;  // two lanes, and a thread left for reads
   PostgresStorage storage(options);
   add(storage, "a", 100);
   add(storage, "b", 100);
