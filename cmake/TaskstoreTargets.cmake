@@ -27,3 +27,13 @@ target_compile_options(taskstore_asio INTERFACE "SHELL:-include utility")
 target_compile_definitions(taskstore_asio INTERFACE BOOST_ASIO_NO_DEPRECATED
   $<$<CXX_COMPILER_ID:Clang>:BOOST_ASIO_HAS_CO_AWAIT=1 BOOST_ASIO_HAS_STD_COROUTINE=1>)
 add_library(taskstore::asio ALIAS taskstore_asio)
+
+# A ctest entry that runs `program`'s postgres tests with TASKSTORE_PG unset and checks that
+# every one is skipped with the reason, none crashes or passes (CheckSkipsWithoutServer.cmake),
+# so a fixture that runs on after a skip cannot come back unseen when CI has a server.
+function(taskstore_add_skip_check program label)
+  add_test(NAME ${program}_skips_without_postgres
+    COMMAND ${CMAKE_COMMAND} -DPROGRAM=$<TARGET_FILE:${program}>
+            -P ${PROJECT_SOURCE_DIR}/cmake/CheckSkipsWithoutServer.cmake)
+  set_tests_properties(${program}_skips_without_postgres PROPERTIES LABELS "${label}")
+endfunction()

@@ -17,19 +17,15 @@ using namespace std::chrono_literals;
 
 // Unlike ConformanceTest, holds no open instance: the test process forks the workers, and
 // a forked child must not inherit an instance (or its threads) from its parent.
-class ProcessRaceTest : public ::testing::TestWithParam<Backend> {
+class ProcessRaceTest : public BackendTest {
  protected:
   static constexpr int kRounds = 3;
   static constexpr int kWorkers = 4;
   static constexpr int kTasks = 150;  // per round; every sixth is not due
 
-  void SetUp() override {
-    TASKSTORE_SKIP_IF_UNAVAILABLE(backend());
-    environment_ = backend().make_environment();
-  }
-  void TearDown() override { environment_.reset(); }
+  void SetUpBackend() override { environment_ = backend().make_environment(); }
+  void TearDownBackend() override { environment_.reset(); }
 
-  const Backend& backend() const { return GetParam(); }
   StoreEnvironment& environment() { return *environment_; }
 
   static Timestamp now() { return from_micros(1'767'225'600'000'001); }

@@ -36,15 +36,11 @@ std::optional<std::uint64_t> number_from_environment(const char* name) {
 
 // Unlike ConformanceTest, holds no open instance: the test process forks the children, and
 // a forked child must not inherit an instance (or its threads) from its parent.
-class CrashTest : public ::testing::TestWithParam<Backend> {
+class CrashTest : public BackendTest {
  protected:
-  void SetUp() override {
-    TASKSTORE_SKIP_IF_UNAVAILABLE(backend());
-    environment_ = backend().make_environment();
-  }
-  void TearDown() override { environment_.reset(); }
+  void SetUpBackend() override { environment_ = backend().make_environment(); }
+  void TearDownBackend() override { environment_.reset(); }
 
-  const Backend& backend() const { return GetParam(); }
   StoreEnvironment& environment() { return *environment_; }
 
  private:

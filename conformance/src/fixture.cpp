@@ -56,13 +56,22 @@ void record_violated_requirements(const std::vector<std::string>& ids) {
   if (!joined.empty()) ::testing::Test::RecordProperty("violated", joined);
 }
 
-void ConformanceTest::SetUp() {
-  TASKSTORE_SKIP_IF_UNAVAILABLE(backend());
+void BackendTest::SetUp() {
+  if (!backend().unavailable.empty()) GTEST_SKIP() << backend().unavailable;
+  set_up_ = true;
+  SetUpBackend();
+}
+
+void BackendTest::TearDown() {
+  if (set_up_) TearDownBackend();
+}
+
+void ConformanceTest::SetUpBackend() {
   environment_ = backend().make_environment();
   store_ = environment_->open();
 }
 
-void ConformanceTest::TearDown() {
+void ConformanceTest::TearDownBackend() {
   store_.reset();
   environment_.reset();
 }

@@ -7,8 +7,8 @@ namespace {
 
 class BadInputTest : public QueueTest {
  protected:
-  void SetUp() override {
-    QueueTest::SetUp();
+  void SetUpBackend() override {
+    QueueTest::SetUpBackend();
     make_queue();
   }
 

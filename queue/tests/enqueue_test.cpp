@@ -8,8 +8,8 @@ namespace {
 
 class QueueEnqueueTest : public QueueTest {
  protected:
-  void SetUp() override {
-    QueueTest::SetUp();
+  void SetUpBackend() override {
+    QueueTest::SetUpBackend();
     make_queue();
   }
 };

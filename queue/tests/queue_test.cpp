@@ -2,8 +2,8 @@
 
 namespace taskstore::queue::testing {
 
-void QueueTest::SetUp() {
-  ConformanceTest::SetUp();
+void QueueTest::SetUpBackend() {
+  ConformanceTest::SetUpBackend();
   clock_ = std::make_shared<ManualClock>(t0());
   io_ = std::make_unique<boost::asio::io_context>();
   work_.emplace(io_->get_executor());
@@ -17,7 +17,7 @@ void QueueTest::SetUp() {
   }
 }
 
-void QueueTest::TearDown() {
+void QueueTest::TearDownBackend() {
   if (queue_) {
     try {
       // A test that stopped its queue gets an empty report; one that failed half-way has
@@ -27,11 +27,12 @@ void QueueTest::TearDown() {
       ADD_FAILURE() << "shutdown at the end of the test failed: " << e.what();
     }
   }
-  stop_executor();
+  // The store may have failed to open before the executor existed.
+  if (io_) stop_executor();
   queue_.reset();
   io_.reset();
   counting_.reset();
-  ConformanceTest::TearDown();
+  ConformanceTest::TearDownBackend();
 }
 
 void QueueTest::stop_executor() {

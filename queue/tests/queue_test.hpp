@@ -73,8 +73,8 @@ Awaitable<Settled<T>> settled(Awaitable<T> op) {
 
 class QueueTest : public tc::ConformanceTest {
  protected:
-  void SetUp() override;
-  void TearDown() override;
+  void SetUpBackend() override;
+  void TearDownBackend() override;
 
   // Threads that run the queue's executor; a fixture overrides this for more.
   virtual std::size_t executor_threads() const { return 1; }

@@ -11,10 +11,7 @@
 namespace taskstore::conformance {
 namespace {
 
-class RoundTripProperty : public ::testing::TestWithParam<Backend> {
- protected:
-  void SetUp() override { TASKSTORE_SKIP_IF_UNAVAILABLE(GetParam()); }
-};
+class RoundTripProperty : public BackendTest {};
 
 TEST_P(RoundTripProperty, AnyValidTask_SurvivesEnqueueThenGetTaskUnchanged) {
   TASKSTORE_REQUIREMENTS("RT-1", "ENQ-1", "GET-1");

@@ -11,10 +11,7 @@
 namespace taskstore::conformance {
 namespace {
 
-class StorageModelProperty : public ::testing::TestWithParam<Backend> {
- protected:
-  void SetUp() override { TASKSTORE_SKIP_IF_UNAVAILABLE(GetParam()); }
-};
+class StorageModelProperty : public BackendTest {};
 
 TEST_P(StorageModelProperty, RandomSequences_MatchTheReferenceModel) {
   TASKSTORE_REQUIREMENTS("ENQ-1", "ENQ-2", "ENQ-3", "ENQ-4", "ENQ-5", "DEQ-1", "DEQ-2", "DEQ-3",
