@@ -4,7 +4,9 @@
 # in step):
 #   1. cmake --install a taskstore build into a temporary prefix;
 #   2. configure, build and ctest examples/out-of-tree-backend against that prefix only
-#      (find_package(taskstore CONFIG REQUIRED)): VectorStorage through the whole suite;
+#      (find_package(taskstore CONFIG REQUIRED COMPONENTS conformance)): VectorStorage
+#      through every suite, with PostgreSQL, SQLite and zlib hidden from CMake, so that the
+#      kit is shown to need none of the reference backends' libraries;
 #   3. run the installed taskstore-conformance with a JUnit report.
 #
 # Usage: ci/test-install.sh [BUILD_DIR]
@@ -57,8 +59,15 @@ step cmake --install "$build_dir" --prefix "$TASKSTORE_PREFIX"
 
 echo "== examples/out-of-tree-backend against the installed package"
 step cmake -S "$root/examples/out-of-tree-backend" -B "$example_build" -G Ninja \
-  -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$TASKSTORE_PREFIX"
+  -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$TASKSTORE_PREFIX" \
+  -DCMAKE_DISABLE_FIND_PACKAGE_PostgreSQL=TRUE -DCMAKE_DISABLE_FIND_PACKAGE_SQLite3=TRUE \
+  -DCMAKE_DISABLE_FIND_PACKAGE_ZLIB=TRUE
 step cmake --build "$example_build"
+# Nor may it link them.
+if grep -Eq -- '-lpq|libpq|-lsqlite3|libsqlite3|-lz\b|libz\.' "$example_build/build.ninja"; then
+  echo "test-install: the example links a reference backend's library (libpq, sqlite3, zlib)" >&2
+  exit 1
+fi
 # The example must see taskstore through the prefix alone, never the source tree.
 if grep -q -- "$root/include" "$example_build/build.ninja"; then
   echo "test-install: the example compiles against $root/include, not the installed headers" >&2

@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "taskstore/errors.hpp"
-#include "taskstore/group_commit.hpp"
+#include "taskstore/internal/group_commit.hpp"
 #include "taskstore/storage.hpp"
 
 namespace taskstore::test_support {

@@ -1,7 +1,7 @@
 // vector-conformance: taskstore's conformance suite against VectorStorage, through the
 // installed package's public API only (taskstore/conformance/registry.hpp and suite.hpp).
-// With no --backend it tests `vector`; `--backend memory` (or file:DIR, sqlite:DIR) adds
-// taskstore's reference backends to the same run for comparison. See --help.
+// With no --backend it tests `vector`; `--backend exec:CMD` adds a driver in any language
+// to the same run for comparison. See --help.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -93,11 +93,9 @@ int main(int argc, char** argv) {
       .help = "VectorStorage (this example's backend)",
       .make = [](const std::string&) { return vector_backend(); },
       .default_arg = [](const std::filesystem::path&) { return std::optional<std::string>(""); }});
-  // taskstore's own backends can be named with --backend, but only `vector` runs by
-  // default: a scheme without default_arg is left out of a run without --backend.
-  for (tc::BackendScheme scheme : tc::reference_schemes()) {
-    scheme.default_arg = nullptr;
-    schemes.push_back(std::move(scheme));
-  }
+  // A driver in any language can be compared with `vector` in the same run
+  // (--backend vector --backend exec:CMD); without --backend only `vector` runs, since the
+  // exec scheme has no default.
+  schemes.push_back(tc::exec_scheme());
   return tc::conformance_main(argc, argv, std::move(schemes));
 }

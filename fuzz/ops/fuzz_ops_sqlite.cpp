@@ -2,7 +2,7 @@
 // in the scratch directory) against the reference model.
 #include "../common/harness.hpp"
 #include "ops_harness.hpp"
-#include "taskstore/conformance/reference_backends.hpp"
+#include "taskstore/conformance/sqlite_backend.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static const taskstore::conformance::Backend backend =

@@ -53,7 +53,7 @@
 #include <limits>
 #include <string_view>
 
-#include "taskstore/conformance/generators.hpp"
+#include "taskstore/conformance/property/generators.hpp"
 #include "taskstore/time.hpp"
 
 namespace taskstore::fuzz::ops {

@@ -13,11 +13,11 @@
 #include "../common/byte_reader.hpp"
 #include "../common/harness.hpp"
 #include "ops_format.hpp"
-#include "taskstore/conformance/model.hpp"
-#include "taskstore/conformance/show.hpp"
-#include "taskstore/conformance/step_checks.hpp"
-#include "taskstore/conformance/storage_commands.hpp"
-#include "taskstore/conformance/store_under_test.hpp"
+#include "taskstore/conformance/property/model.hpp"
+#include "taskstore/conformance/property/show.hpp"
+#include "taskstore/conformance/property/step_checks.hpp"
+#include "taskstore/conformance/property/storage_commands.hpp"
+#include "taskstore/conformance/property/store_under_test.hpp"
 
 namespace taskstore::fuzz::ops {
 

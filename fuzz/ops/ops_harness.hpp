@@ -2,7 +2,7 @@
 // The differential operation-sequence harness behind fuzz_ops_memory, fuzz_ops_file and
 // fuzz_ops_sqlite: the input decodes (ops_format.hpp) into steps that run on a fresh
 // store of the backend and on the ReferenceModel, each compared exactly as the property
-// tests compare them (taskstore/conformance/step_checks.hpp): the answer, the error kind,
+// tests compare them (taskstore/conformance/property/step_checks.hpp): the answer, the error kind,
 // then every task and result read back. A difference aborts with the requirement it
 // breaks and the steps so far.
 

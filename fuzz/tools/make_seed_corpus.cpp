@@ -21,7 +21,7 @@
 #include "../ops/ops_format.hpp"
 #include "../sqlite_damaged/damaged_database.hpp"
 #include "record_codec.hpp"
-#include "taskstore/conformance/step_checks.hpp"
+#include "taskstore/conformance/property/step_checks.hpp"
 
 namespace {
 

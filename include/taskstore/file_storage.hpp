@@ -15,7 +15,7 @@
 #include <filesystem>
 #include <memory>
 
-#include "taskstore/group_commit.hpp"
+#include "taskstore/group_commit_stats.hpp"
 #include "taskstore/storage.hpp"
 
 namespace taskstore {

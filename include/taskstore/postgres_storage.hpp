@@ -12,7 +12,7 @@
 #include <memory>
 #include <string>
 
-#include "taskstore/group_commit.hpp"
+#include "taskstore/group_commit_stats.hpp"
 #include "taskstore/storage.hpp"
 
 namespace taskstore {

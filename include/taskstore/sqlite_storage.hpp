@@ -10,7 +10,7 @@
 #include <functional>
 #include <memory>
 
-#include "taskstore/group_commit.hpp"
+#include "taskstore/group_commit_stats.hpp"
 #include "taskstore/storage.hpp"
 
 struct sqlite3;

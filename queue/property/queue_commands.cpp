@@ -12,9 +12,9 @@
 #include <stdexcept>
 
 #include "queue_commands.hpp"
-#include "taskstore/conformance/generators.hpp"
-#include "taskstore/conformance/show.hpp"
-#include "taskstore/conformance/step_checks.hpp"
+#include "taskstore/conformance/property/generators.hpp"
+#include "taskstore/conformance/property/show.hpp"
+#include "taskstore/conformance/property/step_checks.hpp"
 #include "taskstore/validation.hpp"
 
 namespace taskstore::queue::property {

@@ -1,6 +1,6 @@
 #pragma once
 // Model-based property tests of AsyncTaskQueue (spec section 2) on any registered backend,
-// built on the storage property tests' seam (taskstore/conformance/storage_commands.hpp):
+// built on the storage property tests' seam (taskstore/conformance/property/storage_commands.hpp):
 // random sequences mix the nine storage commands with the queue's own commands
 //
 //   queue.enqueue(name, payload, options)       QUE-4, QUE-16
@@ -31,10 +31,10 @@
 #include <string>
 
 #include "taskstore/conformance/counting_storage.hpp"
-#include "taskstore/conformance/property.hpp"
+#include "taskstore/conformance/property/property.hpp"
 #include "taskstore/conformance/registry.hpp"
-#include "taskstore/conformance/storage_commands.hpp"
-#include "taskstore/conformance/store_under_test.hpp"
+#include "taskstore/conformance/property/storage_commands.hpp"
+#include "taskstore/conformance/property/store_under_test.hpp"
 #include "taskstore/queue/async_task_queue.hpp"
 #include "taskstore/queue/manual_clock.hpp"
 

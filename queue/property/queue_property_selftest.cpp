@@ -8,45 +8,16 @@
 #include <string>
 
 #include "queue_commands.hpp"
-#include "taskstore/conformance/reference_backends.hpp"
+#include "taskstore/storage_wrapper.hpp"
+#include "taskstore/conformance/memory_backend.hpp"
 
 namespace taskstore::queue::property {
 namespace {
 
 // Forwards every call to the store; a seeded bug overrides one.
-class Forwarding : public BaseStorage {
+class Forwarding : public StorageWrapper {
  public:
-  explicit Forwarding(std::shared_ptr<BaseStorage> inner) : inner_(std::move(inner)) {}
-
-  Awaitable<std::string> enqueue(Task task) override { return inner_->enqueue(std::move(task)); }
-  Awaitable<std::optional<Task>> dequeue(Timestamp now) override { return inner_->dequeue(now); }
-  Awaitable<void> mark_running(std::string task_id) override {
-    return inner_->mark_running(std::move(task_id));
-  }
-  Awaitable<void> mark_done(std::string task_id, TaskResult result) override {
-    return inner_->mark_done(std::move(task_id), std::move(result));
-  }
-  Awaitable<std::optional<TaskResult>> get_result(std::string task_id) override {
-    return inner_->get_result(std::move(task_id));
-  }
-  Awaitable<std::size_t> purge_results(Timestamp older_than) override {
-    return inner_->purge_results(older_than);
-  }
-  Awaitable<void> mark_failed(std::string task_id, std::string error, bool will_retry) override {
-    return inner_->mark_failed(std::move(task_id), std::move(error), will_retry);
-  }
-  Awaitable<std::optional<Task>> get_task(std::string task_id) override {
-    return inner_->get_task(std::move(task_id));
-  }
-  Awaitable<void> reschedule(std::string task_id, Timestamp new_eta) override {
-    return inner_->reschedule(std::move(task_id), new_eta);
-  }
-
- protected:
-  BaseStorage& inner() { return *inner_; }
-
- private:
-  std::shared_ptr<BaseStorage> inner_;
+  explicit Forwarding(std::shared_ptr<BaseStorage> inner) : StorageWrapper(std::move(inner)) {}
 };
 
 // Every failure is recorded as one to retry: a final failure leaves the task RETRYING,
@@ -55,7 +26,7 @@ class FailureAlwaysRetries final : public Forwarding {
  public:
   using Forwarding::Forwarding;
   Awaitable<void> mark_failed(std::string task_id, std::string error, bool) override {
-    return inner().mark_failed(std::move(task_id), std::move(error), true);
+    return target().mark_failed(std::move(task_id), std::move(error), true);
   }
 };
 
@@ -65,9 +36,9 @@ class RetryRescheduleLost final : public Forwarding {
  public:
   using Forwarding::Forwarding;
   Awaitable<void> reschedule(std::string task_id, Timestamp new_eta) override {
-    const std::optional<Task> task = co_await inner().get_task(task_id);
+    const std::optional<Task> task = co_await target().get_task(task_id);
     if (task && task->status == TaskStatus::RETRYING) co_return;
-    co_await inner().reschedule(std::move(task_id), new_eta);
+    co_await target().reschedule(std::move(task_id), new_eta);
   }
 };
 

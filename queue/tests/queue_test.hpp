@@ -26,7 +26,7 @@
 #include <type_traits>
 #include <vector>
 
-#include "suite_common.hpp"
+#include "taskstore/conformance/expect_error.hpp"
 #include "taskstore/conformance/counting_storage.hpp"
 #include "taskstore/queue/async_task_queue.hpp"
 #include "taskstore/queue/manual_clock.hpp"

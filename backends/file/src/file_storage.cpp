@@ -19,7 +19,7 @@
 
 #include "file_store.hpp"
 #include "write_group.hpp"
-#include "taskstore/group_commit.hpp"
+#include "taskstore/internal/group_commit.hpp"
 #include "taskstore/offload.hpp"
 #include "taskstore/validation.hpp"
 

@@ -7,7 +7,7 @@
 #include <span>
 
 #include "file_store.hpp"
-#include "taskstore/group_commit.hpp"
+#include "taskstore/internal/group_commit.hpp"
 
 namespace taskstore::file_backend {
 

@@ -1,8 +1,8 @@
 #pragma once
-// The backend's connections, one per pool thread (see taskstore/connection_pool.hpp).
+// The backend's connections, one per pool thread (see taskstore/internal/connection_pool.hpp).
 
 #include "connection.hpp"
-#include "taskstore/connection_pool.hpp"
+#include "taskstore/internal/connection_pool.hpp"
 
 namespace taskstore::postgres {
 

@@ -8,7 +8,7 @@
 #include <span>
 
 #include "group_session.hpp"
-#include "taskstore/group_commit.hpp"
+#include "taskstore/internal/group_commit.hpp"
 
 namespace taskstore::postgres {
 

@@ -11,7 +11,7 @@
 #include "queries.hpp"
 #include "schema.hpp"
 #include "write_group.hpp"
-#include "taskstore/group_commit.hpp"
+#include "taskstore/internal/group_commit.hpp"
 #include "taskstore/offload.hpp"
 #include "taskstore/validation.hpp"
 

@@ -6,7 +6,7 @@
 #include <span>
 
 #include "connection.hpp"
-#include "taskstore/group_commit.hpp"
+#include "taskstore/internal/group_commit.hpp"
 
 namespace taskstore::sqlite {
 

@@ -14,7 +14,7 @@
 #include <string_view>
 #include <vector>
 
-#include "taskstore/storage.hpp"
+#include "taskstore/storage_wrapper.hpp"
 
 namespace taskstore::conformance {
 
@@ -45,8 +45,9 @@ struct StorageCall {
 std::string describe(const StorageCall& call);
 std::string describe(const std::vector<StorageCall>& calls);
 
-class CountingStorage final : public BaseStorage {
+class CountingStorage final : public StorageWrapper {
  public:
+  // Throws std::invalid_argument for a null store.
   explicit CountingStorage(std::shared_ptr<BaseStorage> inner);
 
   // Every call is recorded when it is made, before it is forwarded, whether or not the
@@ -76,13 +77,12 @@ class CountingStorage final : public BaseStorage {
   using Observer = std::function<Awaitable<void>(const StorageCall& call)>;
   void set_observer(Observer observer);
 
-  BaseStorage& inner() const { return *inner_; }
+  BaseStorage& inner() const { return target(); }
 
  private:
   void record(const StorageCall& call);
   Awaitable<void> observe(const StorageCall& call);
 
-  std::shared_ptr<BaseStorage> inner_;
   Observer observer_;
   mutable std::mutex mutex_;
   std::vector<StorageCall> calls_;

@@ -59,8 +59,9 @@ struct ExecOptions {
 // started or its handshake is wrong (not JSON, another protocol version, no answer).
 Backend exec_backend(std::string command, ExecOptions options = {});
 
-// The timeout `options` gives (see ExecOptions::timeout). Throws std::invalid_argument
-// if TASKSTORE_EXEC_TIMEOUT is needed and is not a positive number of seconds.
+// The timeout `options` gives, else suite_config().exec_timeout (suite_config.hpp). Throws
+// std::invalid_argument if TASKSTORE_EXEC_TIMEOUT is read and is not a positive number of
+// seconds.
 std::chrono::milliseconds exec_timeout(const ExecOptions& options);
 
 }  // namespace taskstore::conformance

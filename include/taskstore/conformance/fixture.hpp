@@ -114,7 +114,7 @@ void record_violated_requirements(const std::vector<std::string>& ids);
   if (!taskstore_requirement_trace_.selected())                                   \
   GTEST_SKIP() << ::taskstore::conformance::RequirementTrace::kNotSelected
 
-// Instantiates a fixture derived from ConformanceTest once per registered backend, as
+// Instantiates a fixture derived from BackendTest (or ConformanceTest) once per registered backend, as
 // the suite's own ("Backends/MyTest.Name/sqlite"). The backends are read when googletest
 // registers tests (InitGoogleTest, or conformance_main), so a program registers its
 // backends first. Use once per fixture, at namespace scope: TASKSTORE_INSTANTIATE_SUITE(MyTest);

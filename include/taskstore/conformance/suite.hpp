@@ -26,8 +26,9 @@ struct BackendScheme {
   std::function<std::optional<std::string>(const std::filesystem::path& scratch)> default_arg;
 };
 
-// memory, file:DIR and sqlite:DIR (the default run), and exec:CMD (exec_backend.hpp).
-std::vector<BackendScheme> reference_schemes();
+// `--backend exec:CMD`: a driver in any language (exec_backend.hpp). The kit's own scheme;
+// each reference backend brings its own (memory_scheme() in memory_backend.hpp, ...).
+BackendScheme exec_scheme();
 
 // The whole program: parses the command line, registers the chosen backends, runs every
 // conformance test on each, prints the requirement × backend table and returns the exit

@@ -1,0 +1,65 @@
+#include "taskstore/conformance/file_backend.hpp"
+
+#include <fstream>
+
+#include "taskstore/file_storage.hpp"
+
+#include "taskstore/conformance/environment_helpers.hpp"
+
+namespace taskstore::conformance {
+
+namespace fs = std::filesystem;
+using detail::prepared_parent;
+using detail::remove_quietly;
+using detail::unique_name;
+
+namespace {
+
+class FileEnvironment final : public StoreEnvironment {
+ public:
+  explicit FileEnvironment(const fs::path& parent) : directory_(parent / unique_name("store")) {}
+  ~FileEnvironment() override { remove_quietly(directory_); }
+
+  std::shared_ptr<BaseStorage> open() override {
+    return std::make_shared<FileStorage>(FileStorageOptions{.directory = directory_});
+  }
+  std::shared_ptr<BaseStorage> open_with_clock(Clock clock) override {
+    return std::make_shared<FileStorage>(
+        FileStorageOptions{.directory = directory_, .clock = std::move(clock)});
+  }
+  std::string location() const override { return directory_.string(); }
+
+  bool corrupt_task(const std::string& task_id) override {
+    const fs::path path = FileStorage(FileStorageOptions{.directory = directory_}).task_path(task_id);
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << "this is not a taskstore record";
+    return static_cast<bool>(out);
+  }
+
+ private:
+  fs::path directory_;
+};
+
+}  // namespace
+
+Backend file_backend(fs::path parent) {
+  parent = prepared_parent(std::move(parent), "file");
+  return Backend{.name = "file",
+                 .capabilities = {.persistent = true, .multi_process = true},
+                 .make_environment = [parent] {
+                   return std::make_unique<FileEnvironment>(parent);
+                 }};
+}
+
+BackendScheme file_scheme() {
+  return BackendScheme{
+      .name = "file",
+      .arg_help = "DIR",
+      .help = "one-file-per-task store; each test uses a fresh subdirectory of DIR",
+      .make = [](const std::string& dir) { return file_backend(dir); },
+      .default_arg = [](const fs::path& scratch) {
+        return std::optional<std::string>((scratch / "file").string());
+      }};
+}
+
+}  // namespace taskstore::conformance

@@ -1,0 +1,79 @@
+#include "taskstore/conformance/sqlite_backend.hpp"
+
+#include <sqlite3.h>
+
+#include "taskstore/conformance/environment_helpers.hpp"
+
+namespace taskstore::conformance {
+
+namespace fs = std::filesystem;
+using detail::prepared_parent;
+using detail::remove_quietly;
+using detail::unique_name;
+
+namespace {
+
+class SqliteEnvironment final : public StoreEnvironment {
+ public:
+  SqliteEnvironment(const fs::path& parent, SqliteStorageOptions::Synchronous synchronous)
+      : path_(parent / (unique_name("store") + ".db")), synchronous_(synchronous) {}
+  ~SqliteEnvironment() override {
+    for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
+      remove_quietly(fs::path(path_.string() + suffix));
+    }
+  }
+
+  std::shared_ptr<BaseStorage> open() override {
+    return std::make_shared<SqliteStorage>(
+        SqliteStorageOptions{.path = path_, .synchronous = synchronous_});
+  }
+  std::shared_ptr<BaseStorage> open_with_clock(Clock clock) override {
+    return std::make_shared<SqliteStorage>(SqliteStorageOptions{
+        .path = path_, .synchronous = synchronous_, .clock = std::move(clock)});
+  }
+  std::string location() const override { return path_.string(); }
+
+  // Writes a value of the wrong type into the task's eta column, behind the backend.
+  bool corrupt_task(const std::string& task_id) override {
+    sqlite3* db = nullptr;
+    bool ok = sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) == SQLITE_OK;
+    sqlite3_stmt* stmt = nullptr;
+    ok = ok && sqlite3_busy_timeout(db, 5000) == SQLITE_OK &&
+         sqlite3_prepare_v2(db, "UPDATE tasks SET eta = 'not a time' WHERE id = ?1", -1, &stmt,
+                            nullptr) == SQLITE_OK &&
+         sqlite3_bind_text(stmt, 1, task_id.data(), static_cast<int>(task_id.size()),
+                           SQLITE_TRANSIENT) == SQLITE_OK &&
+         sqlite3_step(stmt) == SQLITE_DONE && sqlite3_changes(db) == 1;
+    sqlite3_finalize(stmt);
+    sqlite3_close_v2(db);
+    return ok;
+  }
+
+ private:
+  fs::path path_;
+  SqliteStorageOptions::Synchronous synchronous_;
+};
+
+}  // namespace
+
+Backend sqlite_backend(fs::path parent, SqliteStorageOptions::Synchronous synchronous) {
+  parent = prepared_parent(std::move(parent), "sqlite");
+  return Backend{.name = "sqlite",
+                 .capabilities = {.persistent = true, .multi_process = true},
+                 .make_environment = [parent, synchronous] {
+                   return std::make_unique<SqliteEnvironment>(parent, synchronous);
+                 }};
+}
+
+BackendScheme sqlite_scheme() {
+  return BackendScheme{
+      .name = "sqlite",
+      .arg_help = "DIR",
+      .help = "SQLite store; each test uses a fresh database file in DIR",
+      .make = [](const std::string& dir) { return sqlite_backend(dir); },
+      .default_arg = [](const fs::path& scratch) {
+        return std::optional<std::string>((scratch / "sqlite").string());
+      }};
+}
+
+}  // namespace taskstore::conformance

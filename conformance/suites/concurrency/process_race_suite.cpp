@@ -1,0 +1,139 @@
+// Worker processes sharing one store: CON-3 and DEQ-7 across processes, through
+// run_claim_race (taskstore/conformance/process_workers.hpp).
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+#include <map>
+#include <set>
+
+#include "taskstore/conformance/expect_error.hpp"
+#include "taskstore/conformance/fixture.hpp"
+#include "taskstore/conformance/process_workers.hpp"
+
+namespace taskstore::conformance {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Unlike ConformanceTest, holds no open instance: the test process forks the workers, and
+// a forked child must not inherit an instance (or its threads) from its parent.
+class ProcessRaceTest : public BackendTest {
+ protected:
+  static constexpr int kRounds = 3;
+  static constexpr int kWorkers = 4;
+  static constexpr int kTasks = 150;  // per round; every sixth is not due
+
+  void SetUpBackend() override { environment_ = backend().make_environment(); }
+  void TearDownBackend() override { environment_.reset(); }
+
+  StoreEnvironment& environment() { return *environment_; }
+
+  static Timestamp now() { return from_micros(1'767'225'600'000'001); }
+  static bool is_due(int i) { return i % 6 != 5; }
+
+  // Task i of a round: due at now() or slightly before, or an hour later.
+  static Task make_task(int round, int i) {
+    Task task;
+    task.id = "p" + std::to_string(round) + "-" + std::to_string(i);
+    task.name = "conformance.process";
+    task.payload = to_bytes("payload of " + task.id);
+    task.eta = is_due(i) ? now() - std::chrono::seconds(i % 4) : now() + 1h;
+    task.created_at = now();
+    task.updated_at = now();
+    return task;
+  }
+
+  // Enqueues through an instance that is closed before this returns, so the process holds
+  // no instance and no backend threads when it forks.
+  void enqueue_here(const std::vector<Task>& tasks) {
+    boost::asio::io_context io;
+    const auto store = environment().open();
+    for (const Task& task : tasks) sync_wait(io, store->enqueue(task));
+  }
+
+  // Checks a race over `tasks` (all enqueued by the end of it): every due task claimed by
+  // exactly one worker, nothing else claimed, and the store agrees.
+  void check_race(const ClaimRaceReport& report, const std::vector<Task>& tasks, int round) {
+    EXPECT_EQ(report.failures(), "") << "a worker process failed";
+    std::map<std::string, std::vector<std::size_t>> claimed_by;
+    for (std::size_t w = 0; w < report.workers.size(); ++w) {
+      for (const auto& id : report.workers[w].claimed) claimed_by[id].push_back(w);
+    }
+    std::set<std::string> known;
+    for (int i = 0; i < kTasks; ++i) {
+      const std::string id = tasks[static_cast<std::size_t>(i)].id;
+      known.insert(id);
+      const auto it = claimed_by.find(id);
+      const std::size_t times = it == claimed_by.end() ? 0 : it->second.size();
+      if (is_due(i)) {
+        EXPECT_EQ(times, 1u) << "due task '" << id << "' was claimed " << times << " times"
+                             << (times > 1 ? " (by workers " +
+                                                 ::testing::PrintToString(it->second) + ")"
+                                           : "");
+      } else {
+        EXPECT_EQ(times, 0u) << "task '" << id << "' was claimed before its eta";
+      }
+    }
+    for (const auto& [id, by] : claimed_by) {
+      EXPECT_TRUE(known.contains(id)) << "worker " << by.front() << " claimed '" << id
+                                      << "', which round " << round << " never enqueued";
+    }
+    boost::asio::io_context io;
+    const auto store = environment().open();
+    const auto left = sync_wait(io, store->dequeue(now()));
+    EXPECT_FALSE(left.has_value()) << "due task '" << (left ? left->id : "") << "' was never claimed";
+    for (int i = 0; i < kTasks; ++i) {
+      const std::string& id = tasks[static_cast<std::size_t>(i)].id;
+      const auto task = sync_wait(io, store->get_task(id));
+      ASSERT_TRUE(task.has_value()) << "task '" << id << "' is gone";
+      EXPECT_EQ(task->status, is_due(i) ? TaskStatus::RUNNING : TaskStatus::PENDING) << id;
+      EXPECT_EQ(task->attempts, is_due(i) ? 1 : 0) << "attempts of " << id;
+    }
+  }
+
+ private:
+  std::unique_ptr<StoreEnvironment> environment_;
+};
+
+TEST_P(ProcessRaceTest, WorkerProcesses_ClaimAFixedSet_EachDueTaskClaimedByExactlyOne) {
+  TASKSTORE_REQUIREMENTS("CON-3", "DEQ-7");
+  TASKSTORE_REQUIRE_CAPABILITY(multi_process);
+  for (int round = 0; round < kRounds && !HasFailure(); ++round) {
+    SCOPED_TRACE("round " + std::to_string(round + 1) + " of " + std::to_string(kRounds));
+    std::vector<Task> tasks;
+    for (int i = 0; i < kTasks; ++i) tasks.push_back(make_task(round, i));
+    enqueue_here(tasks);
+    const ClaimRaceReport report =
+        run_claim_race(environment(), ClaimRaceOptions{.workers = kWorkers, .now = now()});
+    check_race(report, tasks, round);
+  }
+}
+
+TEST_P(ProcessRaceTest, WorkerProcesses_WhileAProcessEnqueues_EachDueTaskClaimedByExactlyOne) {
+  TASKSTORE_REQUIREMENTS("CON-3", "DEQ-7");
+  TASKSTORE_REQUIRE_CAPABILITY(multi_process);
+  for (int round = 0; round < kRounds && !HasFailure(); ++round) {
+    SCOPED_TRACE("round " + std::to_string(round + 1) + " of " + std::to_string(kRounds));
+    std::vector<Task> tasks;
+    for (int i = 0; i < kTasks; ++i) tasks.push_back(make_task(round, i));
+    // A third is there before the workers start; the enqueuer process adds the rest while
+    // they claim.
+    const auto split = tasks.begin() + kTasks / 3;
+    enqueue_here(std::vector<Task>(tasks.begin(), split));
+    const ClaimRaceReport report = run_claim_race(
+        environment(), ClaimRaceOptions{.workers = kWorkers,
+                                        .now = now(),
+                                        .to_enqueue = std::vector<Task>(split, tasks.end())});
+    std::vector<std::string> expected;
+    for (auto it = split; it != tasks.end(); ++it) expected.push_back(it->id);
+    EXPECT_EQ(report.enqueued, expected) << "the enqueuer process did not enqueue everything";
+    check_race(report, tasks, round);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Concurrency, ProcessRaceTest, ::testing::ValuesIn(registered_backends()),
+                         [](const ::testing::TestParamInfo<Backend>& info) { return info.param.name; });
+
+}  // namespace
+
+}  // namespace taskstore::conformance

@@ -1,0 +1,185 @@
+// Dequeue: DEQ-1 … DEQ-8.
+#include <algorithm>
+#include <limits>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "taskstore/conformance/expect_error.hpp"
+
+namespace taskstore::conformance {
+namespace {
+
+using namespace std::chrono_literals;
+
+class DequeueTest : public ConformanceTest {
+ protected:
+  // Ids returned by dequeue(now) until it returns nothing.
+  std::vector<std::string> drain(Timestamp now) {
+    std::vector<std::string> ids;
+    while (auto task = run(store().dequeue(now))) ids.push_back(task->id);
+    return ids;
+  }
+
+  // Enqueues `count` tasks due at t0() and has `threads` threads dequeue them until the
+  // store is empty, each thread through the instance `instance_for(thread)` gives.
+  // Checks that every task was claimed exactly once.
+  void race(int count, int threads,
+            const std::function<std::shared_ptr<BaseStorage>(int)>& instance_for) {
+    for (int i = 0; i < count; ++i) add_task("race-" + std::to_string(i));
+    std::mutex mutex;
+    std::map<std::string, int> claims;
+    std::vector<std::string> errors;
+    std::vector<std::thread> workers;
+    for (int w = 0; w < threads; ++w) {
+      workers.emplace_back([&, w] {
+        try {
+          auto instance = instance_for(w);
+          boost::asio::io_context io;
+          std::vector<std::string> mine;
+          while (auto task = sync_wait(io, instance->dequeue(t0()))) mine.push_back(task->id);
+          std::lock_guard lock(mutex);
+          for (const auto& id : mine) ++claims[id];
+        } catch (const std::exception& e) {
+          std::lock_guard lock(mutex);
+          errors.push_back(e.what());
+        }
+      });
+    }
+    for (auto& t : workers) t.join();
+    for (const auto& e : errors) ADD_FAILURE() << "a worker failed: " << e;
+    EXPECT_EQ(claims.size(), static_cast<std::size_t>(count)) << "some tasks were never claimed";
+    for (const auto& [id, n] : claims) {
+      EXPECT_EQ(n, 1) << "task '" << id << "' was claimed " << n << " times";
+    }
+    for (int i = 0; i < count; i += count / 10) {
+      const Task task = must_get("race-" + std::to_string(i));
+      EXPECT_EQ(task.status, TaskStatus::RUNNING);
+      EXPECT_EQ(task.attempts, 1) << "attempts show more than one claim of " << task.id;
+    }
+  }
+};
+
+TEST_P(DequeueTest, Dequeue_OneDueTask_ReturnsIt) {
+  TASKSTORE_REQUIREMENTS("DEQ-1");
+  add_task("a");
+  add_task("b");
+  const auto task = run(store().dequeue(t0()));
+  ASSERT_TRUE(task.has_value()) << "nothing returned although two tasks are due";
+  EXPECT_TRUE(task->id == "a" || task->id == "b") << "returned unknown task " << task->id;
+}
+
+TEST_P(DequeueTest, Dequeue_NothingDue_ReturnsEmpty) {
+  TASKSTORE_REQUIREMENTS("DEQ-2");
+  EXPECT_FALSE(run(store().dequeue(t0())).has_value()) << "empty store returned a task";
+  add_task("future", t0() + 1h);
+  add_task("failed");
+  run(store().mark_failed("failed", "boom", false));
+  add_task("done");
+  run(store().mark_done("done", TaskResult{.task_id = "done", .finished_at = t0()}));
+  EXPECT_FALSE(run(store().dequeue(t0())).has_value())
+      << "returned a task that is not due or not PENDING";
+}
+
+TEST_P(DequeueTest, Dequeue_EtaBoundary_DueAtEtaNotOneMicrosecondBefore) {
+  TASKSTORE_REQUIREMENTS("DEQ-3");
+  const Timestamp eta = t0() + 5s;
+  add_task("edge", eta);
+  EXPECT_FALSE(run(store().dequeue(eta - 1us)).has_value()) << "task returned 1us before its eta";
+  const auto task = run(store().dequeue(eta));
+  ASSERT_TRUE(task.has_value()) << "task not returned at exactly its eta";
+  EXPECT_EQ(task->id, "edge");
+}
+
+TEST_P(DequeueTest, Dequeue_EarliestEtaFirst_TiesInEnqueueOrder) {
+  TASKSTORE_REQUIREMENTS("DEQ-4");
+  add_task("t3", t0() + 3s);
+  add_task("t1-first", t0() + 1s);
+  add_task("t2", t0() + 2s);
+  add_task("t1-second", t0() + 1s);
+  add_task("t0-z", t0());
+  add_task("t0-a", t0());  // enqueued after t0-z: ties are not broken by id
+  const std::vector<std::string> expected = {"t0-z", "t0-a", "t1-first", "t1-second", "t2", "t3"};
+  EXPECT_EQ(drain(t0() + 1h), expected);
+}
+
+TEST_P(DequeueTest, Dequeue_Claim_SetsRunningCountsAttemptAndStampsNow) {
+  TASKSTORE_REQUIREMENTS("DEQ-5");
+  Task original = make_task("claim");
+  original.attempts = 2;
+  original.last_error = "earlier failure";
+  run(store().enqueue(original));
+  const Timestamp now = t0() + 7s + 123us;
+  const auto claimed = run(store().dequeue(now));
+  ASSERT_TRUE(claimed.has_value());
+  Task expected = original;
+  expected.status = TaskStatus::RUNNING;
+  expected.attempts = 3;
+  expected.updated_at = now;
+  EXPECT_EQ(*claimed, expected) << "returned: " << describe(*claimed)
+                                << "\nexpected: " << describe(expected);
+  EXPECT_EQ(must_get("claim"), expected) << "the stored task does not show the claim";
+}
+
+TEST_P(DequeueTest, Dequeue_AttemptsAtTheInt32Maximum_StayThere) {
+  TASKSTORE_REQUIREMENTS("DEQ-5");
+  Task task = make_task("worn-out");
+  task.attempts = std::numeric_limits<std::int32_t>::max();
+  run(store().enqueue(task));
+  const auto claimed = run(store().dequeue(t0()));
+  ASSERT_TRUE(claimed.has_value()) << "a task with the maximum attempts could not be claimed";
+  EXPECT_EQ(claimed->attempts, std::numeric_limits<std::int32_t>::max());
+  EXPECT_EQ(must_get("worn-out").attempts, std::numeric_limits<std::int32_t>::max());
+  add_task("next");
+  EXPECT_EQ(claim_id(t0()), "next") << "the saturated task broke later claims";
+}
+
+TEST_P(DequeueTest, Dequeue_DamagedTaskFirstInLine_IsPassedOver) {
+  TASKSTORE_REQUIREMENTS("DEQ-9");
+  add_task("damaged", t0() - 1s);
+  add_task("healthy", t0());
+  if (!environment().corrupt_task("damaged")) {
+    GTEST_SKIP() << "backend '" << backend().name << "' has no stored form to damage";
+  }
+  EXPECT_EQ(claim_id(t0()), "healthy") << "a damaged task stopped the queue";
+  EXPECT_EQ(claim_id(t0()), "(nothing)") << "the damaged task was handed out";
+  TASKSTORE_ERROR_MESSAGE(CorruptionError, run(store().get_task("damaged")));
+}
+
+TEST_P(DequeueTest, Dequeue_EightThreadsOneInstance_EachTaskClaimedOnce) {
+  TASKSTORE_REQUIREMENTS("DEQ-6");
+  auto shared = std::shared_ptr<BaseStorage>(&store(), [](BaseStorage*) {});
+  race(1000, 8, [&](int) { return shared; });
+}
+
+TEST_P(DequeueTest, Dequeue_EightThreadsSeparateInstances_EachTaskClaimedOnce) {
+  TASKSTORE_REQUIREMENTS("DEQ-7");
+  TASKSTORE_REQUIRE_CAPABILITY(multi_process);
+  std::vector<std::shared_ptr<BaseStorage>> instances;
+  for (int i = 0; i < 8; ++i) instances.push_back(open_another_instance());
+  race(1000, 8, [&](int w) { return instances[static_cast<std::size_t>(w)]; });
+}
+
+TEST_P(DequeueTest, Dequeue_TasksInOtherStates_NeverBlockDueTasks) {
+  TASKSTORE_REQUIREMENTS("DEQ-8");
+  // Non-PENDING tasks with the earliest etas, where a careless index would look first.
+  add_task("running", t0() - 4s);
+  add_task("retrying", t0() - 3s);
+  add_task("succeeded", t0() - 2s);
+  add_task("failed", t0() - 1s);
+  ASSERT_EQ(claim_id(t0() - 4s), "running");
+  run(store().mark_failed("retrying", "try again"));
+  run(store().mark_done("succeeded", TaskResult{.task_id = "succeeded", .finished_at = t0()}));
+  run(store().mark_failed("failed", "gave up", false));
+  add_task("due", t0());
+  const auto task = run(store().dequeue(t0()));
+  ASSERT_TRUE(task.has_value()) << "a due task was hidden behind tasks in other states";
+  EXPECT_EQ(task->id, "due");
+}
+
+TASKSTORE_INSTANTIATE_SUITE(DequeueTest);
+
+}  // namespace
+
+
+}  // namespace taskstore::conformance

@@ -1,0 +1,79 @@
+// Failures and retries: FAIL-1 … FAIL-4.
+#include "taskstore/conformance/expect_error.hpp"
+
+namespace taskstore::conformance {
+namespace {
+
+using namespace std::chrono_literals;
+
+class FailureTest : public ConformanceTest {
+ protected:
+  // A task claimed once, as a worker would have it when its handler fails.
+  void add_claimed(const std::string& id) {
+    add_task(id);
+    const auto claimed = run(store().dequeue(t0()));
+    ASSERT_TRUE(claimed.has_value() && claimed->id == id) << "could not claim " << id;
+  }
+};
+
+TEST_P(FailureTest, MarkFailed_WillRetry_SetsRetryingAndRecordsError) {
+  TASKSTORE_REQUIREMENTS("FAIL-1");
+  add_claimed("f");
+  const Timestamp before = now_utc();
+  run(store().mark_failed("f", "connection reset", true));
+  const Task task = must_get("f");
+  EXPECT_EQ(task.status, TaskStatus::RETRYING) << describe(task);
+  EXPECT_EQ(task.last_error, "connection reset");
+  EXPECT_EQ(task.attempts, 1) << "mark_failed changed attempts";
+  EXPECT_GE(task.updated_at, before) << "updated_at was not refreshed";
+  EXPECT_FALSE(run(store().get_result("f")).has_value())
+      << "a failure that will be retried stored a result";
+}
+
+TEST_P(FailureTest, MarkFailed_Retrying_NotDueUntilRescheduled) {
+  TASKSTORE_REQUIREMENTS("FAIL-2");
+  add_claimed("f");
+  run(store().mark_failed("f", "timeout", true));
+  EXPECT_FALSE(run(store().dequeue(t0() + 24h * 365)).has_value())
+      << "a RETRYING task was dequeued before it was rescheduled";
+  run(store().reschedule("f", t0() + 30s));
+  const auto again = run(store().dequeue(t0() + 30s));
+  ASSERT_TRUE(again.has_value()) << "a rescheduled RETRYING task never became due";
+  EXPECT_EQ(again->id, "f");
+  EXPECT_EQ(again->attempts, 2);
+}
+
+TEST_P(FailureTest, MarkFailed_NoRetry_SetsFailedAndStoresFailedResult) {
+  TASKSTORE_REQUIREMENTS("FAIL-3");
+  add_claimed("f");
+  const Timestamp before = now_utc();
+  run(store().mark_failed("f", "permanent: bad input", false));
+  const Timestamp after = now_utc();
+  const Task task = must_get("f");
+  EXPECT_EQ(task.status, TaskStatus::FAILED) << describe(task);
+  EXPECT_EQ(task.last_error, "permanent: bad input");
+  const auto result = run(store().get_result("f"));
+  ASSERT_TRUE(result.has_value()) << "no FAILED result was stored";
+  EXPECT_EQ(result->task_id, "f");
+  EXPECT_EQ(result->status, TaskStatus::FAILED);
+  EXPECT_EQ(result->error, "permanent: bad input");
+  EXPECT_TRUE(result->value.empty());
+  EXPECT_GE(result->finished_at, before);
+  EXPECT_LE(result->finished_at, after);
+  EXPECT_FALSE(run(store().dequeue(t0() + 24h * 365)).has_value()) << "a FAILED task was due";
+}
+
+TEST_P(FailureTest, MarkFailed_DefaultWillRetry_IsTrue) {
+  TASKSTORE_REQUIREMENTS("FAIL-4");
+  add_claimed("f");
+  run(store().mark_failed("f", "flaky"));  // no will_retry argument
+  EXPECT_EQ(must_get("f").status, TaskStatus::RETRYING);
+  EXPECT_FALSE(run(store().get_result("f")).has_value());
+}
+
+TASKSTORE_INSTANTIATE_SUITE(FailureTest);
+
+}  // namespace
+
+
+}  // namespace taskstore::conformance

@@ -1,0 +1,151 @@
+// Rescheduling: RSC-1 … RSC-7.
+#include "taskstore/conformance/expect_error.hpp"
+
+namespace taskstore::conformance {
+namespace {
+
+using namespace std::chrono_literals;
+
+class RescheduleTest : public ConformanceTest {
+ protected:
+  // A task with every counter and piece of metadata set to something non-default.
+  Task rich_task(const std::string& id) {
+    Task task = make_task(id);
+    task.max_retries = 7;
+    task.retry = RetryPolicy{.backoff = RetryPolicy::Backoff::exponential,
+                             .delay = 250ms,
+                             .max_delay = 30s,
+                             .jitter = true};
+    task.schedule = IntervalSchedule{90s};
+    task.last_error = "old error";
+    return task;
+  }
+};
+
+TEST_P(RescheduleTest, Reschedule_SetsTheNewEta) {
+  TASKSTORE_REQUIREMENTS("RSC-1");
+  add_task("r");
+  run(store().reschedule("r", t0() + 42s + 17us));
+  EXPECT_EQ(must_get("r").eta, t0() + 42s + 17us);
+}
+
+TEST_P(RescheduleTest, Reschedule_UnknownId_ThrowsNotFound) {
+  TASKSTORE_REQUIREMENTS("RSC-2", "ERR-2");
+  add_task("known");
+  const std::string message =
+      TASKSTORE_ERROR_MESSAGE(NotFoundError, run(store().reschedule("failed-task-789", t0())));
+  EXPECT_NE(message.find("failed-task-789"), std::string::npos)
+      << "message does not name the id: " << message;
+  EXPECT_NE(message.find("reschedule"), std::string::npos)
+      << "message does not name the operation: " << message;
+  EXPECT_FALSE(run(store().get_task("failed-task-789")).has_value()) << "reschedule created a task";
+}
+
+TEST_P(RescheduleTest, Reschedule_DamagedTask_ThrowsStorageErrorAndIsNotDue) {
+  TASKSTORE_REQUIREMENTS("RSC-3");
+  add_task("damaged", t0() + 1h);
+  if (!environment().corrupt_task("damaged")) {
+    GTEST_SKIP() << "backend '" << backend().name << "' has no stored form to damage";
+  }
+  TASKSTORE_ERROR_MESSAGE(StorageError, run(store().reschedule("damaged", t0())));
+  // The damaged task must not come back as a claim, nor may it stop the queue.
+  add_task("healthy");
+  EXPECT_EQ(claim_id(t0()), "healthy");
+  EXPECT_EQ(claim_id(t0() + 2h), "(nothing)") << "the damaged task was handed out";
+}
+
+TEST_P(RescheduleTest, Scenario_RetryRescheduling_PendingWithNewEta) {
+  TASKSTORE_REQUIREMENTS("RSC-4");
+  add_task("failed-task-789");
+  ASSERT_TRUE(run(store().dequeue(t0())).has_value());
+  run(store().mark_failed("failed-task-789", "503 from upstream"));
+  const Timestamp retry_eta = t0() + 30s;
+  run(store().reschedule("failed-task-789", retry_eta));
+  const Task task = must_get("failed-task-789");
+  EXPECT_EQ(task.status, TaskStatus::PENDING);
+  EXPECT_EQ(task.eta, retry_eta);
+}
+
+TEST_P(RescheduleTest, Scenario_IntervalRescheduling_KeepsIdAndSchedule) {
+  TASKSTORE_REQUIREMENTS("RSC-5");
+  Task task = make_task("interval-task-101");
+  task.schedule = IntervalSchedule{5min};
+  run(store().enqueue(task));
+  ASSERT_TRUE(run(store().dequeue(t0())).has_value());
+  run(store().mark_done("interval-task-101",
+                        TaskResult{.task_id = "interval-task-101", .finished_at = t0()}));
+  const Timestamp next_run = t0() + 5min;
+  run(store().reschedule("interval-task-101", next_run));
+  const Task after = must_get("interval-task-101");
+  EXPECT_EQ(after.status, TaskStatus::PENDING);
+  EXPECT_EQ(after.eta, next_run);
+  EXPECT_EQ(after.schedule, task.schedule);
+  const auto next = run(store().dequeue(next_run));
+  ASSERT_TRUE(next.has_value());
+  EXPECT_EQ(next->id, "interval-task-101");
+}
+
+TEST_P(RescheduleTest, Reschedule_FromEveryStatus_KeepsCountersAndMetadata) {
+  TASKSTORE_REQUIREMENTS("RSC-6");
+  struct Case {
+    const char* status;
+    std::function<void(const std::string&)> bring_to_status;
+  };
+  const Case cases[] = {
+      {"PENDING", [](const std::string&) {}},
+      {"RUNNING", [&](const std::string& id) { run(store().mark_running(id)); }},
+      {"RETRYING", [&](const std::string& id) { run(store().mark_failed(id, "again")); }},
+      {"FAILED", [&](const std::string& id) { run(store().mark_failed(id, "final", false)); }},
+      {"SUCCESS",
+       [&](const std::string& id) {
+         run(store().mark_done(id, TaskResult{.task_id = id, .finished_at = t0()}));
+       }},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(std::string("from ") + c.status);
+    const std::string id = std::string("from-") + c.status;
+    Task task = rich_task(id);
+    task.attempts = 4;  // as if claimed four times already
+    run(store().enqueue(task));
+    c.bring_to_status(id);
+    const Task before = must_get(id);
+    ASSERT_EQ(to_string(before.status), c.status);
+    const Timestamp new_eta = t0() + 2h + 3us;
+    run(store().reschedule(id, new_eta));
+    const Task after = must_get(id);
+    EXPECT_EQ(after.status, TaskStatus::PENDING);
+    EXPECT_EQ(after.eta, new_eta);
+    EXPECT_EQ(after.attempts, before.attempts) << "reschedule changed attempts";
+    EXPECT_EQ(after.max_retries, before.max_retries);
+    EXPECT_EQ(after.retry, before.retry) << "reschedule lost the retry policy";
+    EXPECT_EQ(after.last_error, before.last_error) << "reschedule changed last_error";
+    EXPECT_EQ(after.schedule, before.schedule) << "reschedule lost the schedule";
+    EXPECT_EQ(after.name, before.name);
+    EXPECT_EQ(after.payload, before.payload);
+    EXPECT_EQ(after.created_at, before.created_at);
+  }
+}
+
+TEST_P(RescheduleTest, Reschedule_NotDueBeforeNewEta_DueAtIt) {
+  TASKSTORE_REQUIREMENTS("RSC-7");
+  add_task("r");  // due at t0
+  const Timestamp new_eta = t0() + 10min;
+  run(store().reschedule("r", new_eta));
+  EXPECT_FALSE(run(store().dequeue(t0())).has_value()) << "due at its old eta";
+  EXPECT_FALSE(run(store().dequeue(new_eta - 1us)).has_value()) << "due 1us before new_eta";
+  const auto task = run(store().dequeue(new_eta));
+  ASSERT_TRUE(task.has_value()) << "not due at new_eta";
+  EXPECT_EQ(task->id, "r");
+  // Moving a task earlier works too, and only once.
+  add_task("s", t0() + 1h);
+  run(store().reschedule("s", t0()));
+  EXPECT_EQ(claim_id(t0()), "s");
+  EXPECT_FALSE(run(store().dequeue(t0() + 2h)).has_value()) << "the old eta left a second entry";
+}
+
+TASKSTORE_INSTANTIATE_SUITE(RescheduleTest);
+
+}  // namespace
+
+
+}  // namespace taskstore::conformance

@@ -1,0 +1,119 @@
+// Round trips and persistence: RT-1, DUR-1.
+#include <map>
+
+#include "taskstore/conformance/expect_error.hpp"
+
+namespace taskstore::conformance {
+namespace {
+
+using namespace std::chrono_literals;
+
+class RoundTripTest : public ConformanceTest {
+ protected:
+  // Tasks that between them use every field in unusual ways.
+  std::vector<Task> unusual_tasks() {
+    std::vector<Task> tasks;
+    Task binary = make_task("bin\xc3\xa4r-\xe2\x9c\x93-\xf0\x9f\x93\xa6");  // UTF-8 id
+    binary.name = "n\xc3\xa4me.with.unicode";
+    binary.payload = to_bytes(std::string("\0\0\x01\x7f\x80\xff\0 end", 11));
+    binary.eta = from_micros(-62'135'596'800'000'000 + 1);  // 0001-01-01, before the epoch
+    binary.attempts = 0;
+    binary.max_retries = 0;
+    binary.created_at = from_micros(-1);  // 1us before the epoch
+    binary.updated_at = from_micros(253'402'300'799'999'999);  // 9999-12-31T23:59:59.999999
+    tasks.push_back(binary);
+
+    Task rich = make_task("rich");
+    rich.payload = Bytes(4096);
+    for (std::size_t i = 0; i < rich.payload.size(); ++i) {
+      rich.payload[i] = static_cast<std::byte>(i * 31 % 256);
+    }
+    rich.eta = t0() + 1us;
+    rich.attempts = 5;
+    rich.max_retries = 2'147'483'647;
+    rich.retry = RetryPolicy{.backoff = RetryPolicy::Backoff::exponential,
+                             .delay = 1us,
+                             .max_delay = 24h,
+                             .jitter = true};
+    rich.schedule = IntervalSchedule{1us};
+    rich.last_error = "line one\nline two\t\"quoted\" \xe2\x80\x94 ok";
+    rich.created_at = t0() - 999'999us;
+    rich.updated_at = t0() + 123'456us;
+    tasks.push_back(rich);
+
+    Task empty = make_task("e");
+    empty.payload.clear();
+    empty.last_error = std::string();  // present but empty: not the same as none
+    tasks.push_back(empty);
+
+    Task long_id = make_task(std::string(Task::kMaxIdBytes, 'L'));
+    long_id.retry = RetryPolicy{.backoff = RetryPolicy::Backoff::fixed, .delay = 3s};
+    tasks.push_back(long_id);
+    return tasks;
+  }
+};
+
+TEST_P(RoundTripTest, Task_EveryField_RoundTripsExactly) {
+  TASKSTORE_REQUIREMENTS("RT-1");
+  for (const Task& task : unusual_tasks()) {
+    SCOPED_TRACE(describe(task));
+    run(store().enqueue(task));
+    const auto stored = run(store().get_task(task.id));
+    ASSERT_TRUE(stored.has_value());
+    EXPECT_EQ(*stored, task) << "read back: " << describe(*stored);
+  }
+}
+
+TEST_P(RoundTripTest, Reopen_KeepsTasksResultsCountersAndOrder) {
+  TASKSTORE_REQUIREMENTS("DUR-1");
+  TASKSTORE_REQUIRE_CAPABILITY(persistent);
+  std::vector<Task> tasks = unusual_tasks();
+  for (const Task& task : tasks) run(store().enqueue(task));
+  add_task("tie-1", t0() + 1h);
+  add_task("tie-2", t0() + 1h);
+  for (const char* id : {"claimed", "retrying", "failed", "done"}) add_task(id, t0() - 1s);
+  // Claim the five with the earliest etas (the "binary" task, in year 1, comes first).
+  ASSERT_EQ(claim_id(t0()), tasks[0].id);
+  tasks[0] = must_get(tasks[0].id);
+  for (const char* id : {"claimed", "retrying", "failed", "done"}) {
+    ASSERT_EQ(claim_id(t0()), id);
+  }
+  run(store().mark_failed("retrying", "will retry"));
+  run(store().mark_failed("failed", "gave up", false));
+  const TaskResult done{.task_id = "done",
+                        .status = TaskStatus::SUCCESS,
+                        .value = to_bytes(std::string("v\0v", 3)),
+                        .finished_at = t0() + 5us};
+  run(store().mark_done("done", done));
+  std::map<std::string, Task> before;
+  for (const Task& t : tasks) before[t.id] = must_get(t.id);
+  for (const char* id : {"tie-1", "tie-2", "claimed", "retrying", "failed", "done"}) {
+    before[id] = must_get(id);
+  }
+  const auto failed_result = run(store().get_result("failed"));
+
+  reopen();
+
+  for (const auto& [id, task] : before) {
+    const auto after = run(store().get_task(id));
+    ASSERT_TRUE(after.has_value()) << "task '" << id << "' lost across reopen";
+    EXPECT_EQ(*after, task) << "after reopen: " << describe(*after);
+  }
+  EXPECT_EQ(run(store().get_result("done")), done);
+  EXPECT_EQ(run(store().get_result("failed")), failed_result);
+  // What was due stays due, in the same order; claimed tasks stay claimed.
+  EXPECT_EQ(claim_id(t0()), "e");
+  EXPECT_EQ(claim_id(t0()), std::string(Task::kMaxIdBytes, 'L'));
+  EXPECT_EQ(claim_id(t0()), "(nothing)");
+  EXPECT_EQ(claim_id(t0() + 1us), "rich");
+  EXPECT_EQ(claim_id(t0() + 1h), "tie-1");
+  EXPECT_EQ(claim_id(t0() + 1h), "tie-2");
+  EXPECT_EQ(claim_id(t0() + 24h), "(nothing)");
+}
+
+TASKSTORE_INSTANTIATE_SUITE(RoundTripTest);
+
+}  // namespace
+
+
+}  // namespace taskstore::conformance

@@ -1,0 +1,37 @@
+// Random sequences of all nine operations and clock steps, on every registered backend,
+// compared step by step with the reference model.
+#include <gtest/gtest.h>
+
+#include <iostream>
+
+#include "taskstore/conformance/expect_error.hpp"
+#include "taskstore/conformance/fixture.hpp"
+#include "taskstore/conformance/property/property.hpp"
+
+namespace taskstore::conformance {
+namespace {
+
+class StorageModelProperty : public BackendTest {};
+
+TEST_P(StorageModelProperty, RandomSequences_MatchTheReferenceModel) {
+  TASKSTORE_REQUIREMENTS("ENQ-1", "ENQ-2", "ENQ-3", "ENQ-4", "ENQ-5", "DEQ-1", "DEQ-2", "DEQ-3",
+                         "DEQ-4", "DEQ-5", "DEQ-8", "RUN-1", "RUN-2", "DONE-1", "DONE-2", "DONE-3",
+                         "RES-1", "RES-2", "PUR-1", "PUR-2", "PUR-3", "PUR-4", "FAIL-1", "FAIL-2",
+                         "FAIL-3", "GET-1", "GET-2", "RSC-1", "RSC-2", "RSC-4", "RSC-6", "RSC-7",
+                         "ERR-1", "ERR-2", "RT-1", "RT-2");
+  const PropertyVerdict verdict = check_against_model(GetParam(), property_runs());
+  if (!verdict.passed) {
+    record_violated_requirements(verdict.violated);
+    FAIL() << verdict.report;
+  }
+  std::cout << verdict.report << '\n';
+}
+
+INSTANTIATE_TEST_SUITE_P(Property, StorageModelProperty, ::testing::ValuesIn(registered_backends()),
+                         [](const ::testing::TestParamInfo<Backend>& info) {
+                           return info.param.name;
+                         });
+
+}  // namespace
+
+}  // namespace taskstore::conformance

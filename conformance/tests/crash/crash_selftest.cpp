@@ -1,0 +1,196 @@
+// The crash driver's own tests: it must catch stores that break CRASH-1 and CRASH-2, say
+// which cycle and seed showed it, and report a child that fails instead of hanging. Also
+// the bookkeeping it checks with (crash_model.hpp).
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <functional>
+
+#include "crash_model.hpp"
+#include "selftest_stores.hpp"
+#include "taskstore/conformance/crash_driver.hpp"
+
+namespace taskstore::conformance {
+namespace {
+
+using namespace selftest;
+using detail::CrashOp;
+using detail::CrashOpKind;
+
+// Breaks CRASH-1: acknowledges changes before storing them. Up to three wait in memory
+// until the next dequeue or read, or until a fourth arrives.
+class BufferingStorage final : public ForwardingStorage {
+ public:
+  using ForwardingStorage::ForwardingStorage;
+
+  Awaitable<std::string> enqueue(Task task) override {
+    std::string id = task.id;
+    Change change = [inner = shared_target(), task] { return discard(inner->enqueue(task)); };
+    co_await later(std::move(change));
+    co_return id;
+  }
+  Awaitable<void> mark_running(std::string id) override {
+    Change change = [inner = shared_target(), id] { return inner->mark_running(id); };
+    co_await later(std::move(change));
+  }
+  Awaitable<void> mark_done(std::string id, TaskResult result) override {
+    Change change = [inner = shared_target(), id, result] { return inner->mark_done(id, result); };
+    co_await later(std::move(change));
+  }
+  Awaitable<void> mark_failed(std::string id, std::string error, bool will_retry) override {
+    Change change = [inner = shared_target(), id, error, will_retry] {
+      return inner->mark_failed(id, error, will_retry);
+    };
+    co_await later(std::move(change));
+  }
+  Awaitable<void> reschedule(std::string id, Timestamp new_eta) override {
+    Change change = [inner = shared_target(), id, new_eta] { return inner->reschedule(id, new_eta); };
+    co_await later(std::move(change));
+  }
+  Awaitable<std::optional<Task>> dequeue(Timestamp now) override {
+    co_await flush();
+    co_return co_await target().dequeue(now);
+  }
+  Awaitable<std::optional<Task>> get_task(std::string id) override {
+    co_await flush();
+    co_return co_await target().get_task(std::move(id));
+  }
+  Awaitable<std::optional<TaskResult>> get_result(std::string id) override {
+    co_await flush();
+    co_return co_await target().get_result(std::move(id));
+  }
+
+ private:
+  using Change = std::function<Awaitable<void>()>;
+
+  static Awaitable<void> discard(Awaitable<std::string> op) { co_await std::move(op); }
+
+  Awaitable<void> later(Change change) {
+    buffer_.push_back(std::move(change));
+    if (buffer_.size() > 3) co_await flush();
+  }
+  Awaitable<void> flush() {
+    std::vector<Change> changes;
+    changes.swap(buffer_);
+    for (auto& change : changes) {
+      auto op = change();
+      co_await std::move(op);
+    }
+  }
+
+  std::vector<Change> buffer_;
+};
+
+std::string joined(const std::vector<std::string>& lines) {
+  std::string text;
+  for (const auto& line : lines) text += line + "\n";
+  return text;
+}
+
+CrashRunOptions quick_run(int kills) {
+  CrashRunOptions options;
+  options.kills = kills;
+  options.seed = 7;
+  return options;
+}
+
+// Checks: CRASH-1
+TEST(CrashDriverSelfTest, StoreThatAcknowledgesBeforeStoring_IsCaught) {
+  TempDir dir;
+  WrappedEnvironment environment(dir.path(), [](std::shared_ptr<BaseStorage> inner) {
+    return std::make_shared<BufferingStorage>(std::move(inner));
+  });
+  const CrashRunReport report = run_crash_cycles(environment, quick_run(30));
+  ASSERT_FALSE(report.violations.empty()) << "a store that loses acknowledged changes passed: "
+                                          << report.summary();
+  const std::string& first = report.violations.front();
+  EXPECT_NE(first.find("(seed 7, "), std::string::npos) << first;
+  EXPECT_TRUE(first.find("acknowledged history") != std::string::npos ||
+              first.find("never claimed") != std::string::npos)
+      << first;
+  EXPECT_LT(report.kills, 30) << "the run went on after a broken promise";
+}
+
+// Checks: CRASH-2
+TEST(CrashDriverSelfTest, StoreThatHandsAClaimOutTwice_IsCaught) {
+  TempDir dir;
+  WrappedEnvironment environment(dir.path(), [](std::shared_ptr<BaseStorage> inner) {
+    return std::make_shared<UnclaimingStorage>(std::move(inner));
+  });
+  const CrashRunReport report = run_crash_cycles(environment, quick_run(30));
+  ASSERT_FALSE(report.violations.empty()) << "a store that claims tasks twice passed";
+  EXPECT_NE(joined(report.violations).find("second claim"), std::string::npos)
+      << joined(report.violations);
+}
+
+TEST(CrashDriverSelfTest, ChildThatCannotOpenTheStore_FailsTheRunWithItsError) {
+  TempDir dir;
+  const pid_t parent = ::getpid();
+  WrappedEnvironment environment(dir.path(), [parent](std::shared_ptr<BaseStorage> inner) {
+    if (::getpid() != parent) throw StorageError("this store refuses other processes");
+    return inner;
+  });
+  const CrashRunReport report = run_crash_cycles(environment, quick_run(10));
+  ASSERT_FALSE(report.violations.empty());
+  EXPECT_NE(report.violations.front().find("the child was not killed: it exited with code 2: "
+                                           "this store refuses other processes"),
+            std::string::npos)
+      << report.violations.front();
+}
+
+TEST(CrashDriverSelfTest, HealthyFileStore_KeepsEveryPromise) {
+  TempDir dir;
+  WrappedEnvironment environment(dir.path(), [](std::shared_ptr<BaseStorage> inner) { return inner; });
+  const CrashRunReport report = run_crash_cycles(environment, quick_run(6));
+  EXPECT_TRUE(report.violations.empty()) << joined(report.violations);
+  EXPECT_EQ(report.kills, 6);
+}
+
+TEST(CrashModel, OperationLines_RoundTrip) {
+  const CrashOp op{.kind = CrashOpKind::mark_failed_final,
+                   .id = "c3-7",
+                   .time = from_micros(-42),
+                   .text = "e3.7"};
+  const auto back = detail::decode_op(detail::encode(op));
+  ASSERT_TRUE(back.has_value()) << detail::encode(op);
+  EXPECT_EQ(back->kind, op.kind);
+  EXPECT_EQ(back->id, op.id);
+  EXPECT_EQ(back->time, op.time);
+  EXPECT_EQ(back->text, op.text);
+  EXPECT_FALSE(detail::decode_op("mark_done c1 12x v").has_value());
+  EXPECT_FALSE(detail::decode_op("frobnicate c1 12 v").has_value());
+  EXPECT_FALSE(detail::decode_op("dequeue - 12").has_value());
+}
+
+TEST(CrashModel, OnlyResultWritingOperations_MayShowByTheirResultAlone) {
+  const Timestamp t = from_micros(1'000'000);
+  const detail::ExpectedTask before{.task = detail::crash_task("a", t, t)};
+  const CrashOp done{.kind = CrashOpKind::mark_done, .id = "a", .time = t, .text = "v"};
+  const auto partial = detail::result_only(before, done);
+  ASSERT_TRUE(partial.has_value());
+  EXPECT_EQ(partial->task.status, TaskStatus::PENDING);
+  EXPECT_EQ(partial->result, detail::done_result(done));
+  for (const auto kind : {CrashOpKind::enqueue, CrashOpKind::dequeue, CrashOpKind::mark_running,
+                          CrashOpKind::mark_failed_retry, CrashOpKind::reschedule}) {
+    EXPECT_FALSE(detail::result_only(before, CrashOp{.kind = kind, .id = "a"}).has_value())
+        << detail::to_string(kind);
+  }
+}
+
+TEST(CrashModel, Matches_IgnoresUpdatedAtAndAnUnknownFinishedAt) {
+  const Timestamp t = from_micros(1'000'000);
+  const detail::ExpectedTask before{.task = detail::crash_task("a", t, t)};
+  const CrashOp failed{.kind = CrashOpKind::mark_failed_final, .id = "a", .time = t, .text = "e"};
+  const detail::ExpectedTask after = detail::applied(before, failed);
+  Task stored = after.task;
+  stored.updated_at = t + std::chrono::hours(5);
+  TaskResult result = *after.result;
+  result.finished_at = t + std::chrono::hours(6);
+  EXPECT_TRUE(detail::matches(after, stored, result));
+  stored.attempts += 1;
+  EXPECT_FALSE(detail::matches(after, stored, result));
+  EXPECT_FALSE(detail::matches(after, after.task, std::nullopt));
+}
+
+}  // namespace
+}  // namespace taskstore::conformance
