@@ -969,7 +969,7 @@ queue_commands(GenerationOptions options) {
 }
 
 tc::PropertyVerdict check_queue_against_model(const tc::Backend& backend, int runs,
-                                              const StorageWrapper& wrap) {
+                                              const StoreDecorator& wrap) {
   bool takes_a_clock = false;
   {
     const StoreUnderTest probe(backend, tc::generators::kT0);

@@ -44,7 +44,7 @@ namespace tc = taskstore::conformance;
 
 // Puts something between the queue and the store (a seeded bug, for the self-test). The
 // property's checks read the store itself, as the storage commands do.
-using StorageWrapper =
+using StoreDecorator =
     std::function<std::shared_ptr<BaseStorage>(std::shared_ptr<BaseStorage> store)>;
 
 // The system under test: a fresh store of one backend (StoreUnderTest, whose clock the
@@ -54,7 +54,7 @@ using StorageWrapper =
 // a CountingStorage (and the wrapper, if any), so each step sees which calls it made.
 class QueueSystem {
  public:
-  QueueSystem(const tc::Backend& backend, Timestamp start, const StorageWrapper& wrap = {});
+  QueueSystem(const tc::Backend& backend, Timestamp start, const StoreDecorator& wrap = {});
   ~QueueSystem();
 
   QueueSystem(const QueueSystem&) = delete;
@@ -103,6 +103,6 @@ queue_commands(tc::GenerationOptions options);
 // `runs` random sequences (up to 60 steps) of the storage and queue commands, each on a
 // fresh store of `backend` with a fresh queue, every step compared with the model.
 tc::PropertyVerdict check_queue_against_model(const tc::Backend& backend, int runs,
-                                              const StorageWrapper& wrap = {});
+                                              const StoreDecorator& wrap = {});
 
 }  // namespace taskstore::queue::property

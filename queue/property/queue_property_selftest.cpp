@@ -15,9 +15,10 @@ namespace taskstore::queue::property {
 namespace {
 
 // Forwards every call to the store; a seeded bug overrides one.
-class Forwarding : public StorageWrapper {
+class Forwarding : public taskstore::StorageWrapper {
  public:
-  explicit Forwarding(std::shared_ptr<BaseStorage> inner) : StorageWrapper(std::move(inner)) {}
+  explicit Forwarding(std::shared_ptr<BaseStorage> inner)
+      : taskstore::StorageWrapper(std::move(inner)) {}
 };
 
 // Every failure is recorded as one to retry: a final failure leaves the task RETRYING,
@@ -43,7 +44,7 @@ class RetryRescheduleLost final : public Forwarding {
 };
 
 template <typename Bug>
-StorageWrapper seeded() {
+StoreDecorator seeded() {
   return [](std::shared_ptr<BaseStorage> store) -> std::shared_ptr<BaseStorage> {
     return std::make_shared<Bug>(std::move(store));
   };
@@ -64,7 +65,7 @@ int steps_in(const std::string& report) {
   return steps;
 }
 
-void expect_caught(const StorageWrapper& bug, const std::string& requirement) {
+void expect_caught(const StoreDecorator& bug, const std::string& requirement) {
   const tc::PropertyVerdict verdict =
       check_queue_against_model(tc::memory_backend(), tc::property_runs(), bug);
   std::cout << verdict.report << '\n';  // what a queue author would see

@@ -19,7 +19,7 @@ std::int64_t fixed_jitter_draw(std::int64_t lo, std::int64_t hi) {
   return hi - (hi - lo) / 3;
 }
 
-QueueSystem::QueueSystem(const tc::Backend& backend, Timestamp start, const StorageWrapper& wrap)
+QueueSystem::QueueSystem(const tc::Backend& backend, Timestamp start, const StoreDecorator& wrap)
     : store_(backend, start), clock_(std::make_shared<ManualClock>(start)) {
   std::shared_ptr<BaseStorage> seen = not_owned(store_.store());
   if (wrap) seen = wrap(std::move(seen));
