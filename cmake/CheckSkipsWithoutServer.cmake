@@ -23,7 +23,7 @@ execute_process(COMMAND "${PROGRAM}" "--gtest_filter=${FILTER}" --gtest_color=no
   OUTPUT_VARIABLE output ERROR_VARIABLE output RESULT_VARIABLE rc)
 get_filename_component(name "${PROGRAM}" NAME)
 if(NOT rc EQUAL 0)
-  message(FATAL_ERROR "${name} --gtest_filter=${FILTER} without TASKSTORE_PG exited with "
+  message(FATAL_ERROR "${name} --gtest_filter=${FILTER} on an unavailable backend exited with "
                       "'${rc}' instead of 0 (a skipped test went on?):\n${output}")
 endif()
 if(NOT output MATCHES "\\[  SKIPPED \\] ([0-9]+) test")

@@ -62,11 +62,6 @@ struct CommandLine {
   SuiteConfig config;
 };
 
-// A usage error, printed as "<program>: <message>" with exit code 2.
-struct UsageError : std::invalid_argument {
-  using std::invalid_argument::invalid_argument;
-};
-
 Backend make_backend(const std::string& spec, const std::vector<BackendScheme>& schemes) {
   const auto colon = spec.find(':');
   const std::string name = spec.substr(0, colon);
@@ -92,6 +87,18 @@ void list_requirements(std::ostream& out) {
 }
 
 }  // namespace
+
+BackendScheme directory_scheme(std::string name, std::string help,
+                               std::function<Backend(const std::string& dir)> make) {
+  auto default_arg = [name](const std::filesystem::path& scratch) {
+    return std::optional<std::string>((scratch / name).string());
+  };
+  return BackendScheme{.name = std::move(name),
+                       .arg_help = "DIR",
+                       .help = std::move(help),
+                       .make = std::move(make),
+                       .default_arg = std::move(default_arg)};
+}
 
 BackendScheme exec_scheme() {
   return BackendScheme{
@@ -167,7 +174,7 @@ std::variant<CommandLine, int> parse_command_line(int argc, char** argv,
   try {
     for (const auto& extra : app.remaining()) {
       if (extra.rfind("--gtest_", 0) != 0) {
-        throw UsageError("unknown argument '" + extra + "' (see --help)");
+        throw std::invalid_argument("unknown argument '" + extra + "' (see --help)");
       }
       cli.gtest_args.push_back(extra);
     }
@@ -175,7 +182,7 @@ std::variant<CommandLine, int> parse_command_line(int argc, char** argv,
       cli.reports.push_back(parse_report_request(report));
       // Find an unwritable path now, not after a long run.
       if (!std::ofstream(cli.reports.back().path, std::ios::app)) {
-        throw UsageError("--report " + report + ": cannot write " +
+        throw std::invalid_argument("--report " + report + ": cannot write " +
                          cli.reports.back().path.string());
       }
     }
@@ -187,7 +194,7 @@ std::variant<CommandLine, int> parse_command_line(int argc, char** argv,
     try {
       select_requirements(cli.filters);
     } catch (const std::invalid_argument& e) {
-      throw UsageError(std::string("--filter: ") + e.what());
+      throw std::invalid_argument(std::string("--filter: ") + e.what());
     }
   } catch (const std::invalid_argument& e) {
     std::cerr << cli.program << ": " << e.what() << "\n";

@@ -372,8 +372,10 @@ CrashRunReport run_crash_cycles(StoreEnvironment& environment, const CrashRunOpt
   };
   // The store exists before the first child opens it, as a deployed one would.
   if (!with_store("before the first cycle: ", [](BaseStorage&, boost::asio::io_context&) {})) {
+    report.before_first_kill = true;
     return report;
   }
+  bool any_kill = false;
 
   for (int cycle = 0; cycle < options.kills; ++cycle) {
     std::mt19937_64 rng(options.seed ^ (0x9e3779b97f4a7c15ULL * static_cast<std::uint64_t>(cycle + 1)));
@@ -393,6 +395,8 @@ CrashRunReport run_crash_cycles(StoreEnvironment& environment, const CrashRunOpt
 
     bool killed = false;
     const auto kill_child = [&] {
+      if (!any_kill && !report.violations.empty()) report.before_first_kill = true;
+      any_kill = true;
       child.kill();
       killed = true;
     };
@@ -445,6 +449,7 @@ CrashRunReport run_crash_cycles(StoreEnvironment& environment, const CrashRunOpt
           (child_error.empty() ? "" : ": " + child_error));
     }
     report.acknowledged += acknowledged;
+    if (!any_kill && !report.violations.empty()) report.before_first_kill = true;
     if (!report.violations.empty()) break;
 
     if (in_flight) ++report.cut_short;

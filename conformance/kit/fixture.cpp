@@ -1,6 +1,11 @@
 #include "taskstore/conformance/fixture.hpp"
 
+#include <cxxabi.h>
+
+#include <cstdlib>
+#include <memory>
 #include <sstream>
+#include <typeinfo>
 
 #include "taskstore/conformance/requirements.hpp"
 
@@ -121,5 +126,23 @@ std::string ConformanceTest::claim_id(Timestamp now) {
 }
 
 std::string ConformanceTest::where() const { return environment_->location(); }
+
+const char* capability_meaning(std::string_view flag) {
+  if (flag == "persistent") return "its data survives closing every instance and reopening";
+  if (flag == "multi_process") return "several instances may share one store at once";
+  if (flag == "concurrent_calls") {
+    return "several calls in flight at once in one process really overlap; an exec driver of "
+           "protocol v1 answers one request at a time";
+  }
+  return "see Capabilities in taskstore/conformance/registry.hpp";
+}
+
+std::string type_name_of(const std::exception& e) {
+  const char* mangled = typeid(e).name();
+  int status = 0;
+  const std::unique_ptr<char, void (*)(void*)> readable(
+      abi::__cxa_demangle(mangled, nullptr, nullptr, &status), std::free);
+  return status == 0 && readable ? std::string(readable.get()) : std::string(mangled);
+}
 
 }  // namespace taskstore::conformance

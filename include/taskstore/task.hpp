@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <iosfwd>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -39,6 +40,8 @@ struct RetryPolicy {
 };
 
 std::string_view to_string(RetryPolicy::Backoff backoff);
+// The inverse of to_string; nullopt for anything else.
+std::optional<RetryPolicy::Backoff> parse_backoff(std::string_view text);
 
 // A task that runs again every `interval` after each run.
 struct IntervalSchedule {
@@ -79,5 +82,15 @@ struct TaskResult {
 // Human-readable one-line descriptions, for test failures and logs.
 std::string describe(const Task& task);
 std::string describe(const TaskResult& result);
+
+// Stream forms, which googletest's failure messages use too: a status or backoff by its
+// name, a policy and a schedule in words, a task or result as describe() gives it (never
+// the raw bytes of the object).
+std::ostream& operator<<(std::ostream& out, TaskStatus status);
+std::ostream& operator<<(std::ostream& out, RetryPolicy::Backoff backoff);
+std::ostream& operator<<(std::ostream& out, const RetryPolicy& policy);
+std::ostream& operator<<(std::ostream& out, const IntervalSchedule& schedule);
+std::ostream& operator<<(std::ostream& out, const Task& task);
+std::ostream& operator<<(std::ostream& out, const TaskResult& result);
 
 }  // namespace taskstore

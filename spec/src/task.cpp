@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstdio>
+#include <ostream>
 #include <sstream>
 
 namespace taskstore {
@@ -57,6 +58,13 @@ std::string_view to_string(RetryPolicy::Backoff backoff) {
   return backoff == RetryPolicy::Backoff::fixed ? "fixed" : "exponential";
 }
 
+std::optional<RetryPolicy::Backoff> parse_backoff(std::string_view text) {
+  for (const auto backoff : {RetryPolicy::Backoff::fixed, RetryPolicy::Backoff::exponential}) {
+    if (to_string(backoff) == text) return backoff;
+  }
+  return std::nullopt;
+}
+
 std::string describe(const Task& task) {
   std::ostringstream out;
   out << "Task{id=\"" << task.id << "\", name=\"" << task.name
@@ -78,6 +86,27 @@ std::string describe(const TaskResult& result) {
       << ", value=" << quote_bytes(result.value) << ", error=" << quote_optional(result.error)
       << ", finished_at=" << format_timestamp(result.finished_at) << "}";
   return out.str();
+}
+
+std::ostream& operator<<(std::ostream& out, TaskStatus status) { return out << to_string(status); }
+
+std::ostream& operator<<(std::ostream& out, RetryPolicy::Backoff backoff) {
+  return out << to_string(backoff);
+}
+
+std::ostream& operator<<(std::ostream& out, const RetryPolicy& policy) {
+  return out << to_string(policy.backoff) << "/" << policy.delay.count() << "us/max "
+             << policy.max_delay.count() << "us" << (policy.jitter ? "/jitter" : "");
+}
+
+std::ostream& operator<<(std::ostream& out, const IntervalSchedule& schedule) {
+  return out << "every " << schedule.interval.count() << "us";
+}
+
+std::ostream& operator<<(std::ostream& out, const Task& task) { return out << describe(task); }
+
+std::ostream& operator<<(std::ostream& out, const TaskResult& result) {
+  return out << describe(result);
 }
 
 }  // namespace taskstore

@@ -74,5 +74,34 @@ TEST(TaskStatusNames, RoundTrip) {
   EXPECT_EQ(parse_task_status("pending"), std::nullopt);
 }
 
+TEST(BackoffNames, RoundTrip) {
+  for (auto b : {RetryPolicy::Backoff::fixed, RetryPolicy::Backoff::exponential}) {
+    EXPECT_EQ(parse_backoff(to_string(b)), b);
+  }
+  EXPECT_EQ(parse_backoff("Fixed"), std::nullopt);
+  EXPECT_EQ(parse_backoff(""), std::nullopt);
+}
+
+// googletest prints these through operator<<: names and fields, never "1-byte object <03>".
+TEST(Printers, StatusesBackoffsTasksAndResultsPrintInWords) {
+  EXPECT_EQ(::testing::PrintToString(TaskStatus::RETRYING), "RETRYING");
+  EXPECT_EQ(::testing::PrintToString(RetryPolicy::Backoff::exponential), "exponential");
+  EXPECT_EQ(::testing::PrintToString(RetryPolicy{.backoff = RetryPolicy::Backoff::fixed,
+                                                 .delay = Duration{5}}),
+            "fixed/5us/max 0us");
+  EXPECT_EQ(::testing::PrintToString(IntervalSchedule{Duration{7}}), "every 7us");
+  Task task;
+  task.id = "t1";
+  task.name = "job";
+  task.status = TaskStatus::RUNNING;
+  EXPECT_EQ(::testing::PrintToString(task), describe(task));
+  EXPECT_NE(describe(task).find("id=\"t1\""), std::string::npos);
+  EXPECT_NE(describe(task).find("status=RUNNING"), std::string::npos);
+  const TaskResult result{.task_id = "t1", .status = TaskStatus::FAILED, .error = "boom"};
+  EXPECT_EQ(::testing::PrintToString(result), describe(result));
+  EXPECT_EQ(::testing::PrintToString(std::optional<TaskStatus>(TaskStatus::PENDING)),
+            "(PENDING)");
+}
+
 }  // namespace
 }  // namespace taskstore

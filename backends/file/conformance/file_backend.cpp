@@ -52,14 +52,9 @@ Backend file_backend(fs::path parent) {
 }
 
 BackendScheme file_scheme() {
-  return BackendScheme{
-      .name = "file",
-      .arg_help = "DIR",
-      .help = "one-file-per-task store; each test uses a fresh subdirectory of DIR",
-      .make = [](const std::string& dir) { return file_backend(dir); },
-      .default_arg = [](const fs::path& scratch) {
-        return std::optional<std::string>((scratch / "file").string());
-      }};
+  return directory_scheme(
+      "file", "one-file-per-task store; each test uses a fresh subdirectory of DIR",
+      [](const std::string& dir) { return file_backend(dir); });
 }
 
 }  // namespace taskstore::conformance

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "overlay_io.hpp"
+#include "taskstore/internal/group_failure.hpp"
 #include "taskstore/errors.hpp"
 
 namespace taskstore::file_backend {
@@ -24,11 +25,7 @@ std::exception_ptr error_of(const WriteOperation& operation, std::size_t group_s
 
 // Fails every operation of `group` that has not failed on its own with the current error.
 void fail_all(std::span<WriteOperation* const> group) {
-  std::size_t live = 0;
-  for (const WriteOperation* operation : group) live += operation->failed() ? 0 : 1;
-  for (WriteOperation* operation : group) {
-    if (!operation->failed()) operation->fail(error_of(*operation, live));
-  }
+  internal::fail_unfinished(group, error_of);
 }
 
 void apply(WriteOperation& operation, Session& session) {

@@ -219,7 +219,7 @@ TEST_F(FileGroupCommit, ATaskEnqueuedAndClaimedInOneGroupLeavesNoMarker) {
   EXPECT_EQ(sync_wait(io_, storage->get_task("x"))->status, TaskStatus::RUNNING);
 }
 
-// Checks: FILE-6, FILE-2, ERR-2
+// Checks: FILE-6, FILE-2, ERR-2, SQL-9
 TEST_F(FileGroupCommit, ACommitThatFailsFailsEveryWriteInItAndPutsTheStoreBack) {
   auto storage = open(256);
   for (const char* id : {"a", "b", "c"}) sync_wait(io_, storage->enqueue(make_task(id)));
@@ -231,6 +231,8 @@ TEST_F(FileGroupCommit, ACommitThatFailsFailsEveryWriteInItAndPutsTheStoreBack) 
       {"mark_running c", [](FileStorage& s) { return finished(s.mark_running("c")); }, "ok"},
       {"dequeue", [](FileStorage& s) { return claimed(s, 5000); }, ""},
       {"enqueue n", [](FileStorage& s) { return enqueued(s, make_task("n", 10)); }, ""},
+      {"mark_running missing", [](FileStorage& s) { return finished(s.mark_running("missing")); },
+       ""},
       {"mark_done b",
        [](FileStorage& s) {
          TaskResult result{.task_id = "b", .finished_at = from_micros(6000)};
@@ -240,6 +242,9 @@ TEST_F(FileGroupCommit, ACommitThatFailsFailsEveryWriteInItAndPutsTheStoreBack) 
   };
   const auto outcomes = run_behind_lock(*storage, writes);
   EXPECT_EQ(outcomes.at("mark_running c"), "ok");
+  // A write that failed on its own keeps its own error (SQL-9), and is not counted among
+  // the writes the commit took down.
+  EXPECT_EQ(outcomes.at("mark_running missing"), "not found");
   const std::map<std::string, std::string> named = {
       {"dequeue", "(during dequeue, one of 3 writes committed together)"},
       {"enqueue n", "(during enqueue of task 'n', one of 3 writes committed together)"},

@@ -2,7 +2,6 @@
 
 #include <charconv>
 #include <cstdint>
-#include <limits>
 #include <optional>
 
 namespace taskstore::postgres {
@@ -37,12 +36,12 @@ int hex_digit(char c) {
   return -1;
 }
 
-// Reads the columns of one row, each checked against the type the schema gives it.
-// `row_name` names the row in messages ("task 'abc'"), once its id is known.
+// Reads the columns of one row for internal::read_task_row / read_result_row, each checked
+// against the type the schema gives it.
 class RowReader {
  public:
-  RowReader(const Connection& connection, const Result& result, int row, std::string row_name)
-      : connection_(connection), result_(result), row_(row), row_name_(std::move(row_name)) {}
+  RowReader(const Connection& connection, const Result& result, int row)
+      : connection_(connection), result_(result), row_(row) {}
 
   void set_row_name(std::string row_name) { row_name_ = std::move(row_name); }
 
@@ -56,27 +55,26 @@ class RowReader {
     return out;
   }
 
-  std::int32_t int32(int column) {
-    const std::int64_t value = integer(column);
-    if (value < std::numeric_limits<std::int32_t>::min() ||
-        value > std::numeric_limits<std::int32_t>::max()) {
-      corrupt(column, "holds " + std::to_string(value) + ", outside the 32-bit range");
-    }
-    return static_cast<std::int32_t>(value);
-  }
-
   std::optional<std::int64_t> optional_integer(int column) {
     if (result_.is_null(row_, column)) return std::nullopt;
     return integer(column);
   }
 
-  bool boolean(int column) {
+  bool flag(int column) {
     const std::string_view text = value(column, kBool);
     if (text != "t" && text != "f") corrupt(column, "holds '" + std::string(text) + "'");
     return text == "t";
   }
 
   std::string text(int column) { return std::string(value(column, kText)); }
+
+  // Names and errors are bytea: they may hold bytes that are not valid UTF-8.
+  std::string any_text(int column) { return bytes(column); }
+
+  std::optional<std::string> optional_any_text(int column) {
+    if (result_.is_null(row_, column)) return std::nullopt;
+    return bytes(column);
+  }
 
   // bytea arrives in its hex output form, "\x" then two hex digits a byte.
   std::string bytes(int column) {
@@ -97,18 +95,6 @@ class RowReader {
 
   Bytes blob(int column) { return to_bytes(bytes(column)); }
 
-  std::optional<std::string> optional_bytes(int column) {
-    if (result_.is_null(row_, column)) return std::nullopt;
-    return bytes(column);
-  }
-
-  TaskStatus status(int column) {
-    const std::string value = text(column);
-    const auto status = parse_task_status(value);
-    if (!status) corrupt(column, "holds the unknown status '" + value + "'");
-    return *status;
-  }
-
   [[noreturn]] void corrupt(int column, const std::string& what) const {
     throw CorruptionError(connection_.where() + ": " + row_name_ + " column " +
                           result_.column_name(column) + " " + what);
@@ -128,22 +114,10 @@ class RowReader {
   const Connection& connection_;
   const Result& result_;
   int row_;
-  std::string row_name_;
+  std::string row_name_ = "row";
 };
 
 }  // namespace
-
-const std::string& task_columns() {
-  static const std::string columns = "seq, " + task_insert_columns();
-  return columns;
-}
-
-const std::string& task_insert_columns() {
-  static const std::string columns =
-      "id, name, payload, status, eta, attempts, max_retries, retry_backoff, retry_delay_us, "
-      "retry_max_delay_us, retry_jitter, interval_us, last_error, created_at, updated_at";
-  return columns;
-}
 
 Params task_params(const Task& task) {
   Params params;
@@ -167,45 +141,14 @@ Params task_params(const Task& task) {
 }
 
 std::int64_t read_seq(const Connection& connection, const Result& result, int row) {
-  RowReader reader(connection, result, row, "task row");
+  RowReader reader(connection, result, row);
+  reader.set_row_name("task row");
   return reader.integer(0);
 }
 
 Task read_task(const Connection& connection, const Result& result, int row) {
-  RowReader reader(connection, result, row, "task row");
-  reader.set_row_name("task row seq " + std::to_string(reader.integer(0)));
-  Task task;
-  task.id = reader.text(1);
-  reader.set_row_name("task '" + task.id + "'");
-  task.name = reader.bytes(2);
-  task.payload = reader.blob(3);
-  task.status = reader.status(4);
-  task.eta = from_micros(reader.integer(5));
-  task.attempts = reader.int32(6);
-  task.max_retries = reader.int32(7);
-  const std::string backoff = reader.text(8);
-  if (backoff == to_string(RetryPolicy::Backoff::fixed)) {
-    task.retry.backoff = RetryPolicy::Backoff::fixed;
-  } else if (backoff == to_string(RetryPolicy::Backoff::exponential)) {
-    task.retry.backoff = RetryPolicy::Backoff::exponential;
-  } else {
-    reader.corrupt(8, "holds the unknown backoff '" + backoff + "'");
-  }
-  task.retry.delay = Duration(reader.integer(9));
-  task.retry.max_delay = Duration(reader.integer(10));
-  task.retry.jitter = reader.boolean(11);
-  if (const auto interval = reader.optional_integer(12)) {
-    task.schedule = IntervalSchedule{Duration(*interval)};
-  }
-  task.last_error = reader.optional_bytes(13);
-  task.created_at = from_micros(reader.integer(14));
-  task.updated_at = from_micros(reader.integer(15));
-  return task;
-}
-
-const std::string& result_columns() {
-  static const std::string columns = "task_id, status, value, error, finished_at";
-  return columns;
+  RowReader reader(connection, result, row);
+  return internal::read_task_row(reader);
 }
 
 Params result_params(const TaskResult& result) {
@@ -219,19 +162,8 @@ Params result_params(const TaskResult& result) {
 }
 
 TaskResult read_result(const Connection& connection, const Result& rows, int row) {
-  RowReader reader(connection, rows, row, "result row");
-  TaskResult result;
-  result.task_id = reader.text(0);
-  reader.set_row_name("result of task '" + result.task_id + "'");
-  result.status = reader.status(1);
-  if (result.status != TaskStatus::SUCCESS && result.status != TaskStatus::FAILED) {
-    reader.corrupt(1, "holds " + std::string(to_string(result.status)) +
-                          ", a result is SUCCESS or FAILED");
-  }
-  result.value = reader.blob(2);
-  result.error = reader.optional_bytes(3);
-  result.finished_at = from_micros(reader.integer(4));
-  return result;
+  RowReader reader(connection, rows, row);
+  return internal::read_result_row(reader);
 }
 
 }  // namespace taskstore::postgres

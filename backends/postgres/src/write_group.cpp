@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "queries.hpp"
+#include "taskstore/internal/group_failure.hpp"
 
 namespace taskstore::postgres {
 
@@ -107,15 +108,6 @@ Attempt try_group(GroupSession& session, std::span<WriteOperation* const> group,
   return Attempt::committed;
 }
 
-// The group's error as `operation`'s own: same type, and a message that starts by naming
-// the operation and its task, as every error of the backend does.
-std::exception_ptr error_of(const WriteOperation& operation, std::size_t group_size) {
-  std::string about(operation.name());
-  if (!operation.task_id().empty()) about += " of task '" + operation.task_id() + "'";
-  about += " (one of " + std::to_string(group_size) + " writes committed together): ";
-  return rewrap_current_error(about, "");
-}
-
 }  // namespace
 
 void commit_write_group(Connection& connection, std::span<WriteOperation* const> group) {
@@ -135,17 +127,8 @@ void commit_write_group(Connection& connection, std::span<WriteOperation* const>
       }
     }
   } catch (...) {
-    // BEGIN or COMMIT failed, or a deadlock persisted: nothing that was not excluded is
-    // durable.
-    // An operation that failed on its own wrote nothing and keeps its own error.
-    std::vector<WriteOperation*> lost;
-    for (std::size_t i = 0; i < group.size(); ++i) {
-      if (!excluded[i] && !group[i]->failed()) lost.push_back(group[i]);
-    }
-    for (WriteOperation* operation : lost) {
-      operation->fail(lost.size() == 1 ? std::current_exception()
-                                       : error_of(*operation, lost.size()));
-    }
+    // BEGIN or COMMIT failed, or a deadlock persisted: nothing the group did is durable.
+    internal::fail_unfinished(group, internal::sql_group_error<WriteOperation>);
   }
 }
 

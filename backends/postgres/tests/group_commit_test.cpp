@@ -286,5 +286,43 @@ TEST_F(PgGroupCommit, TwoGroupsCommitSideBySideOnTheirOwnConnections) {
   EXPECT_EQ(sync_wait(io_, storage.get_task("b"))->status, TaskStatus::RUNNING);
 }
 
+// Checks: SQL-9, PG-5
+TEST_F(PgGroupCommit, AFailedCommitLeavesAWriteThatFailedOnItsOwnWithItsOwnError) {
+  PostgresStorage storage(grouped(256));
+  for (const char* id : {"s", "a", "b"}) add(storage, id, 1'000'000'000);
+  // A deferred constraint trigger fails every COMMIT that wrote a task row, after the
+  // group's statements have all run.
+  raw()->exec(
+      "CREATE FUNCTION refuse_commit() RETURNS trigger LANGUAGE plpgsql AS "
+      "$$ BEGIN RAISE EXCEPTION 'commit refused by the test'; END $$");
+  raw()->exec(
+      "CREATE CONSTRAINT TRIGGER refuse_commit AFTER INSERT OR UPDATE ON tasks "
+      "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION refuse_commit()");
+  const std::vector<Write> writes = {mark_running("s", ""), mark_running("missing", ""),
+                                     enqueue("a", ""), mark_running("a", ""),
+                                     reschedule("b", 400, "")};
+  const auto outcomes = run_behind_lock(storage, writes);
+  // The two that failed on their own keep their own errors ...
+  EXPECT_EQ(outcomes.at("mark_running missing"), "not found");
+  EXPECT_EQ(outcomes.at("enqueue a"), "conflict");
+  // ... and the two the refused COMMIT took down are told so, each named, counted without them.
+  for (const auto& [label, name] : std::map<std::string, std::string>{
+           {"mark_running a", "mark_running of task 'a'"}, {"reschedule b", "reschedule of task 'b'"}}) {
+    const std::string& outcome = outcomes.at(label);
+    EXPECT_TRUE(outcome.starts_with("other error: " + name + " (one of 2 writes committed together)"))
+        << outcome;
+    EXPECT_NE(outcome.find("commit refused by the test"), std::string::npos) << outcome;
+  }
+  EXPECT_NE(outcomes.at("mark_running s").find("commit refused by the test"), std::string::npos)
+      << outcomes.at("mark_running s");
+  raw()->exec("DROP TRIGGER refuse_commit ON tasks");
+  for (const char* id : {"s", "a", "b"}) {
+    const auto task = sync_wait(io_, storage.get_task(id));
+    ASSERT_TRUE(task.has_value()) << id;
+    EXPECT_EQ(task->status, TaskStatus::PENDING) << id;
+    EXPECT_EQ(task->eta, at(1'000'000'000)) << id;
+  }
+}
+
 }  // namespace
 }  // namespace taskstore::postgres_test

@@ -66,14 +66,8 @@ Backend sqlite_backend(fs::path parent, SqliteStorageOptions::Synchronous synchr
 }
 
 BackendScheme sqlite_scheme() {
-  return BackendScheme{
-      .name = "sqlite",
-      .arg_help = "DIR",
-      .help = "SQLite store; each test uses a fresh database file in DIR",
-      .make = [](const std::string& dir) { return sqlite_backend(dir); },
-      .default_arg = [](const fs::path& scratch) {
-        return std::optional<std::string>((scratch / "sqlite").string());
-      }};
+  return directory_scheme("sqlite", "SQLite store; each test uses a fresh database file in DIR",
+                          [](const std::string& dir) { return sqlite_backend(dir); });
 }
 
 }  // namespace taskstore::conformance

@@ -1,7 +1,6 @@
 #include "row_codec.hpp"
 
 #include <cstdint>
-#include <limits>
 #include <optional>
 
 namespace taskstore::sqlite {
@@ -25,36 +24,17 @@ std::string_view type_name(int type) {
   }
 }
 
-// Reads the columns of one row, each checked against the type the schema gives it.
-// `row` names the row in messages ("task 'abc'"), once its id is known.
+// Reads the columns of one row for internal::read_task_row / read_result_row, each checked
+// against the storage type the schema gives it.
 class RowReader {
  public:
-  RowReader(const Statement& stmt, std::string row) : stmt_(stmt), row_(std::move(row)) {}
+  explicit RowReader(const Statement& stmt) : stmt_(stmt) {}
 
-  void set_row(std::string row) { row_ = std::move(row); }
+  void set_row_name(std::string row) { row_ = std::move(row); }
 
   std::int64_t integer(int column) {
     expect(column, SQLITE_INTEGER);
     return stmt_.column_int64(column);
-  }
-
-  std::int32_t int32(int column) {
-    const std::int64_t value = integer(column);
-    if (value < std::numeric_limits<std::int32_t>::min() ||
-        value > std::numeric_limits<std::int32_t>::max()) {
-      corrupt(column, "holds " + std::to_string(value) + ", outside the 32-bit range");
-    }
-    return static_cast<std::int32_t>(value);
-  }
-
-  std::string text(int column) {
-    expect(column, SQLITE_TEXT);
-    return stmt_.column_text(column);
-  }
-
-  std::optional<std::string> optional_text(int column) {
-    if (stmt_.column_type(column) == SQLITE_NULL) return std::nullopt;
-    return text(column);
   }
 
   std::optional<std::int64_t> optional_integer(int column) {
@@ -62,16 +42,30 @@ class RowReader {
     return integer(column);
   }
 
+  std::string text(int column) {
+    expect(column, SQLITE_TEXT);
+    return stmt_.column_text(column);
+  }
+
+  std::string any_text(int column) { return text(column); }
+
+  std::optional<std::string> optional_any_text(int column) {
+    if (stmt_.column_type(column) == SQLITE_NULL) return std::nullopt;
+    return text(column);
+  }
+
   Bytes blob(int column) {
     expect(column, SQLITE_BLOB);
     return stmt_.column_blob(column);
   }
 
-  TaskStatus status(int column) {
-    const std::string value = text(column);
-    const auto status = parse_task_status(value);
-    if (!status) corrupt(column, "holds the unknown status '" + value + "'");
-    return *status;
+  // SQLite has no boolean: 0 or 1.
+  bool flag(int column) {
+    const std::int64_t value = integer(column);
+    if (value != 0 && value != 1) {
+      corrupt(column, "holds " + std::to_string(value) + ", not 0 or 1");
+    }
+    return value == 1;
   }
 
   [[noreturn]] void corrupt(int column, const std::string& what) const {
@@ -89,22 +83,10 @@ class RowReader {
   }
 
   const Statement& stmt_;
-  std::string row_;
+  std::string row_ = "row";
 };
 
 }  // namespace
-
-const std::string& task_columns() {
-  static const std::string columns = "seq, " + task_insert_columns();
-  return columns;
-}
-
-const std::string& task_insert_columns() {
-  static const std::string columns =
-      "id, name, payload, status, eta, attempts, max_retries, retry_backoff, retry_delay_us, "
-      "retry_max_delay_us, retry_jitter, interval_us, last_error, created_at, updated_at";
-  return columns;
-}
 
 void bind_task(Statement& stmt, const Task& task) {
   stmt.bind_text(1, task.id);
@@ -129,43 +111,8 @@ void bind_task(Statement& stmt, const Task& task) {
 }
 
 Task read_task(const Statement& stmt) {
-  RowReader row(stmt, "task row seq " + std::to_string(stmt.column_int64(0)));
-  Task task;
-  task.id = row.text(1);
-  row.set_row("task '" + task.id + "'");
-  task.name = row.text(2);
-  task.payload = row.blob(3);
-  task.status = row.status(4);
-  task.eta = from_micros(row.integer(5));
-  task.attempts = row.int32(6);
-  task.max_retries = row.int32(7);
-  const std::string backoff = row.text(8);
-  if (backoff == to_string(RetryPolicy::Backoff::fixed)) {
-    task.retry.backoff = RetryPolicy::Backoff::fixed;
-  } else if (backoff == to_string(RetryPolicy::Backoff::exponential)) {
-    task.retry.backoff = RetryPolicy::Backoff::exponential;
-  } else {
-    row.corrupt(8, "holds the unknown backoff '" + backoff + "'");
-  }
-  task.retry.delay = Duration(row.integer(9));
-  task.retry.max_delay = Duration(row.integer(10));
-  const std::int64_t jitter = row.integer(11);
-  if (jitter != 0 && jitter != 1) {
-    row.corrupt(11, "holds " + std::to_string(jitter) + ", not 0 or 1");
-  }
-  task.retry.jitter = jitter == 1;
-  if (const auto interval = row.optional_integer(12)) {
-    task.schedule = IntervalSchedule{Duration(*interval)};
-  }
-  task.last_error = row.optional_text(13);
-  task.created_at = from_micros(row.integer(14));
-  task.updated_at = from_micros(row.integer(15));
-  return task;
-}
-
-const std::string& result_columns() {
-  static const std::string columns = "task_id, status, value, error, finished_at";
-  return columns;
+  RowReader reader(stmt);
+  return internal::read_task_row(reader);
 }
 
 void bind_result(Statement& stmt, const TaskResult& result) {
@@ -177,19 +124,8 @@ void bind_result(Statement& stmt, const TaskResult& result) {
 }
 
 TaskResult read_result(const Statement& stmt) {
-  RowReader row(stmt, "result row");
-  TaskResult result;
-  result.task_id = row.text(0);
-  row.set_row("result of task '" + result.task_id + "'");
-  result.status = row.status(1);
-  if (result.status != TaskStatus::SUCCESS && result.status != TaskStatus::FAILED) {
-    row.corrupt(
-        1, "holds " + std::string(to_string(result.status)) + ", a result is SUCCESS or FAILED");
-  }
-  result.value = row.blob(2);
-  result.error = row.optional_text(3);
-  result.finished_at = from_micros(row.integer(4));
-  return result;
+  RowReader reader(stmt);
+  return internal::read_result_row(reader);
 }
 
 }  // namespace taskstore::sqlite

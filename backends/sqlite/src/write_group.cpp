@@ -1,8 +1,8 @@
 #include "write_group.hpp"
 
-#include <exception>
-#include <string>
 #include <vector>
+
+#include "taskstore/internal/group_failure.hpp"
 
 namespace taskstore::sqlite {
 
@@ -57,15 +57,6 @@ Attempt try_group(Connection& connection, std::span<WriteOperation* const> group
   return Attempt::committed;
 }
 
-// The group's error as `operation`'s own: same type, and a message that starts by naming
-// the operation and its task, as every error of the backend does.
-std::exception_ptr error_of(const WriteOperation& operation, std::size_t group_size) {
-  std::string about(operation.name());
-  if (!operation.task_id().empty()) about += " of task '" + operation.task_id() + "'";
-  about += " (one of " + std::to_string(group_size) + " writes committed together): ";
-  return rewrap_current_error(about, "");
-}
-
 }  // namespace
 
 void commit_write_group(Connection& connection, std::span<WriteOperation* const> group) {
@@ -76,15 +67,8 @@ void commit_write_group(Connection& connection, std::span<WriteOperation* const>
       }
     });
   } catch (...) {
-    // Locked for good, or BEGIN/COMMIT failed: nothing that was not excluded is durable.
-    std::vector<WriteOperation*> lost;
-    for (std::size_t i = 0; i < group.size(); ++i) {
-      if (!excluded[i]) lost.push_back(group[i]);
-    }
-    for (WriteOperation* operation : lost) {
-      operation->fail(lost.size() == 1 ? std::current_exception()
-                                       : error_of(*operation, lost.size()));
-    }
+    // Locked for good, or BEGIN/COMMIT failed: nothing the group did is durable.
+    internal::fail_unfinished(group, internal::sql_group_error<WriteOperation>);
   }
 }
 

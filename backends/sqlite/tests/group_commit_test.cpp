@@ -5,6 +5,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -56,6 +57,33 @@ std::vector<Write> mixed_writes() {
        [](SqliteStorage& s) { return finished(s.mark_failed("missing2", "boom", false)); }, "not found"},
   };
 }
+
+// Makes every COMMIT fail, after the transaction's statements have run, on each
+// connection opened while an instance lives (an SQLite auto extension installs a commit
+// hook that refuses while armed): the one way to fail a COMMIT of a WAL database on demand.
+class RefusedCommits {
+ public:
+  RefusedCommits() { sqlite3_auto_extension(reinterpret_cast<void (*)()>(&install)); }
+  ~RefusedCommits() {
+    armed().store(false);
+    sqlite3_cancel_auto_extension(reinterpret_cast<void (*)()>(&install));
+  }
+  RefusedCommits(const RefusedCommits&) = delete;
+  RefusedCommits& operator=(const RefusedCommits&) = delete;
+
+  void arm() { armed().store(true); }
+
+ private:
+  static std::atomic<bool>& armed() {
+    static std::atomic<bool> on{false};
+    return on;
+  }
+  static int refuse(void*) { return armed().load() ? 1 : 0; }
+  static int install(sqlite3* db, char**, const sqlite3_api_routines*) {
+    sqlite3_commit_hook(db, &refuse, nullptr);
+    return SQLITE_OK;
+  }
+};
 
 class SqliteGroupCommit : public ::testing::Test {
  protected:
@@ -206,6 +234,46 @@ TEST_F(SqliteGroupCommit, ACommitThatFailsFailsEveryWriteInItNamingEachOne) {
   // Nothing of the failed groups reached the database.
   EXPECT_EQ(sync_wait(io_, storage.get_task("a"))->status, TaskStatus::PENDING);
   EXPECT_EQ(sync_wait(io_, storage.get_task("c"))->eta, make_task("c").eta);
+}
+
+// Checks: SQL-9, SQL-8
+TEST_F(SqliteGroupCommit, AFailedCommitLeavesAWriteThatFailedOnItsOwnWithItsOwnError) {
+  RefusedCommits commits;  // before the store opens its connections
+  SqliteStorage storage(options(256));
+  preload(storage);
+  commits.arm();
+  const std::vector<Write> writes = {
+      {"mark_running a", [](SqliteStorage& s) { return finished(s.mark_running("a")); }, ""},
+      {"mark_running missing", [](SqliteStorage& s) { return finished(s.mark_running("missing")); },
+       ""},
+      {"enqueue b again",
+       [](SqliteStorage& s) -> Awaitable<std::string> {
+         Task task = make_task("b");
+         co_await s.enqueue(std::move(task));
+         co_return std::string();
+       },
+       ""},
+      {"mark_running b", [](SqliteStorage& s) { return finished(s.mark_running("b")); }, ""},
+      {"reschedule c", [](SqliteStorage& s) { return finished(s.reschedule("c", at(9000))); }, ""},
+  };
+  const auto outcomes = run_behind_lock(storage, writes);
+  // The two that failed on their own keep their own errors ...
+  EXPECT_EQ(outcomes.at("mark_running missing"), "not found");
+  EXPECT_EQ(outcomes.at("enqueue b again"), "conflict");
+  // ... and the two the refused COMMIT took down are told so, each named, counted without them.
+  for (const auto& [label, name] : std::map<std::string, std::string>{
+           {"mark_running b", "mark_running of task 'b'"}, {"reschedule c", "reschedule of task 'c'"}}) {
+    const std::string& outcome = outcomes.at(label);
+    EXPECT_TRUE(outcome.starts_with("other error: " + name + " (one of 2 writes committed together)"))
+        << outcome;
+  }
+  // The first write's COMMIT was refused too, alone.
+  EXPECT_TRUE(outcomes.at("mark_running a").starts_with("other error: ")) << outcomes.at("mark_running a");
+  EXPECT_NE(outcomes.at("mark_running a").find("'a'"), std::string::npos) << outcomes.at("mark_running a");
+  SqliteStorage reopened(options(1));
+  EXPECT_EQ(sync_wait(io_, reopened.get_task("a"))->status, TaskStatus::PENDING);
+  EXPECT_EQ(sync_wait(io_, reopened.get_task("b"))->status, TaskStatus::PENDING);
+  EXPECT_EQ(sync_wait(io_, reopened.get_task("c"))->eta, make_task("c").eta);
 }
 
 }  // namespace

@@ -192,14 +192,12 @@ Task decode_task(const Json& value, std::string_view what) {
   const std::string retry_what = f("retry");
   require_object(retry, retry_what);
   const Json& backoff = member(retry, retry_what, "backoff");
-  if (backoff == "fixed") {
-    task.retry.backoff = RetryPolicy::Backoff::fixed;
-  } else if (backoff == "exponential") {
-    task.retry.backoff = RetryPolicy::Backoff::exponential;
-  } else {
+  const auto parsed = backoff.is_string() ? parse_backoff(backoff.get<std::string>()) : std::nullopt;
+  if (!parsed) {
     bad(field(retry_what, "backoff"),
         "is neither \"fixed\" nor \"exponential\": " + quote(backoff.dump()));
   }
+  task.retry.backoff = *parsed;
   task.retry.delay =
       Duration{decode_int64(member(retry, retry_what, "delay"), field(retry_what, "delay"))};
   task.retry.max_delay = Duration{

@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 
+#include "taskstore/conformance/claim_check.hpp"
 #include "taskstore/conformance/expect_error.hpp"
 #include "taskstore/conformance/fixture.hpp"
 #include "taskstore/conformance/process_workers.hpp"
@@ -55,40 +56,36 @@ class ProcessRaceTest : public BackendTest {
   // exactly one worker, nothing else claimed, and the store agrees.
   void check_race(const ClaimRaceReport& report, const std::vector<Task>& tasks, int round) {
     EXPECT_EQ(report.failures(), "") << "a worker process failed";
-    std::map<std::string, std::vector<std::size_t>> claimed_by;
+    ClaimCheck check("worker");
     for (std::size_t w = 0; w < report.workers.size(); ++w) {
-      for (const auto& id : report.workers[w].claimed) claimed_by[id].push_back(w);
+      for (const auto& id : report.workers[w].claimed) check.claimed(id, w);
     }
-    std::set<std::string> known;
+    std::vector<std::string> due;
+    std::vector<std::string> not_due;
     for (int i = 0; i < kTasks; ++i) {
-      const std::string id = tasks[static_cast<std::size_t>(i)].id;
-      known.insert(id);
-      const auto it = claimed_by.find(id);
-      const std::size_t times = it == claimed_by.end() ? 0 : it->second.size();
-      if (is_due(i)) {
-        EXPECT_EQ(times, 1u) << "due task '" << id << "' was claimed " << times << " times"
-                             << (times > 1 ? " (by workers " +
-                                                 ::testing::PrintToString(it->second) + ")"
-                                           : "");
-      } else {
-        EXPECT_EQ(times, 0u) << "task '" << id << "' was claimed before its eta";
-      }
+      (is_due(i) ? due : not_due).push_back(tasks[static_cast<std::size_t>(i)].id);
     }
-    for (const auto& [id, by] : claimed_by) {
-      EXPECT_TRUE(known.contains(id)) << "worker " << by.front() << " claimed '" << id
-                                      << "', which round " << round << " never enqueued";
-    }
+    const std::string problems = check.problems(due, not_due);
+    EXPECT_TRUE(problems.empty()) << "round " << round << ": " << problems;
     boost::asio::io_context io;
     const auto store = environment().open();
     const auto left = sync_wait(io, store->dequeue(now()));
     EXPECT_FALSE(left.has_value()) << "due task '" << (left ? left->id : "") << "' was never claimed";
+    FailureDigest wrong("tasks are not in the state their claims give them");
     for (int i = 0; i < kTasks; ++i) {
       const std::string& id = tasks[static_cast<std::size_t>(i)].id;
       const auto task = sync_wait(io, store->get_task(id));
-      ASSERT_TRUE(task.has_value()) << "task '" << id << "' is gone";
-      EXPECT_EQ(task->status, is_due(i) ? TaskStatus::RUNNING : TaskStatus::PENDING) << id;
-      EXPECT_EQ(task->attempts, is_due(i) ? 1 : 0) << "attempts of " << id;
+      const TaskStatus status = is_due(i) ? TaskStatus::RUNNING : TaskStatus::PENDING;
+      const int attempts = is_due(i) ? 1 : 0;
+      if (!task) {
+        wrong.add("'" + id + "' is gone");
+      } else if (task->status != status || task->attempts != attempts) {
+        wrong.add("'" + id + "' is " + std::string(to_string(task->status)) + " after " +
+                  std::to_string(task->attempts) + " attempts, expected " +
+                  std::string(to_string(status)) + " after " + std::to_string(attempts));
+      }
     }
+    EXPECT_TRUE(wrong.empty()) << wrong.str();
   }
 
  private:

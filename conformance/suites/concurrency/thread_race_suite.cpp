@@ -11,6 +11,7 @@
 #include <set>
 #include <thread>
 
+#include "taskstore/conformance/claim_check.hpp"
 #include "taskstore/conformance/expect_error.hpp"
 #include "taskstore/conformance/fixture.hpp"
 
@@ -119,44 +120,42 @@ class ThreadRaceTest : public ConformanceTest {
     for (auto& t : threads) t.join();
     for (const auto& e : errors) ADD_FAILURE() << e;
 
-    std::map<std::string, std::vector<int>> claimed_by;
+    ClaimCheck check("dequeuer");
     for (int d = 0; d < kDequeuers; ++d) {
-      for (const auto& id : claims[static_cast<std::size_t>(d)]) claimed_by[id].push_back(d);
-    }
-    std::set<std::string> due;
-    for (int e = 0; e < kEnqueuers; ++e) {
-      for (int i = 0; i < kPerEnqueuer; ++i) {
-        const std::string id = task_id(round, e, i);
-        const auto it = claimed_by.find(id);
-        const std::size_t times = it == claimed_by.end() ? 0 : it->second.size();
-        if (is_due(i)) {
-          due.insert(id);
-          EXPECT_EQ(times, 1u) << "due task '" << id << "' was claimed " << times << " times"
-                               << (times > 1 ? " (by dequeuers " +
-                                                   ::testing::PrintToString(it->second) + ")"
-                                             : "");
-        } else {
-          EXPECT_EQ(times, 0u) << "task '" << id << "' was claimed before its eta";
-        }
+      for (const auto& id : claims[static_cast<std::size_t>(d)]) {
+        check.claimed(id, static_cast<std::size_t>(d));
       }
     }
-    for (const auto& [id, by] : claimed_by) {
-      EXPECT_TRUE(id.starts_with("r" + std::to_string(round) + "-"))
-          << "a dequeue returned '" << id << "', which this round never enqueued";
+    std::vector<std::string> due;
+    std::vector<std::string> not_due;
+    for (int e = 0; e < kEnqueuers; ++e) {
+      for (int i = 0; i < kPerEnqueuer; ++i) {
+        (is_due(i) ? due : not_due).push_back(task_id(round, e, i));
+      }
     }
+    const std::string problems = check.problems(due, not_due);
+    EXPECT_TRUE(problems.empty()) << problems;
     EXPECT_EQ(claim_id(t0()), "(nothing)") << "a due task was left unclaimed";
+    FailureDigest wrong("tasks are not in the state their claims give them");
     for (int e = 0; e < kEnqueuers; ++e) {
       for (int i = 0; i < kPerEnqueuer; ++i) {
         const Task task = must_get(task_id(round, e, i));
-        EXPECT_EQ(task.status, is_due(i) ? TaskStatus::RUNNING : TaskStatus::PENDING) << task.id;
-        EXPECT_EQ(task.attempts, is_due(i) ? 1 : 0) << "attempts of " << task.id;
+        const TaskStatus status = is_due(i) ? TaskStatus::RUNNING : TaskStatus::PENDING;
+        const int attempts = is_due(i) ? 1 : 0;
+        if (task.status != status || task.attempts != attempts) {
+          wrong.add("'" + task.id + "' is " + std::string(to_string(task.status)) + " after " +
+                    std::to_string(task.attempts) + " attempts, expected " +
+                    std::string(to_string(status)) + " after " + std::to_string(attempts));
+        }
       }
     }
+    EXPECT_TRUE(wrong.empty()) << wrong.str();
   }
 };
 
 TEST_P(ThreadRaceTest, DequeuersRaceEnqueuers_OneInstance_EveryDueTaskClaimedOnce) {
   TASKSTORE_REQUIREMENTS("CON-2", "DEQ-6");
+  TASKSTORE_REQUIRE_CAPABILITY(concurrent_calls);
   const auto shared = std::shared_ptr<BaseStorage>(&store(), [](BaseStorage*) {});
   race_rounds([&](int) { return shared; });
 }
@@ -164,6 +163,7 @@ TEST_P(ThreadRaceTest, DequeuersRaceEnqueuers_OneInstance_EveryDueTaskClaimedOnc
 TEST_P(ThreadRaceTest, DequeuersRaceEnqueuers_InstancePerThread_EveryDueTaskClaimedOnce) {
   TASKSTORE_REQUIREMENTS("CON-2", "DEQ-7");
   TASKSTORE_REQUIRE_CAPABILITY(multi_process);
+  TASKSTORE_REQUIRE_CAPABILITY(concurrent_calls);
   std::vector<std::shared_ptr<BaseStorage>> instances;
   for (int i = 0; i < kEnqueuers + kDequeuers; ++i) instances.push_back(open_another_instance());
   race_rounds([&](int thread) { return instances[static_cast<std::size_t>(thread)]; });

@@ -15,6 +15,7 @@ class ConcurrencyTest : public ConformanceTest {};
 
 TEST_P(ConcurrencyTest, ConcurrentWrites_OneInstance_AllTakeEffect) {
   TASKSTORE_REQUIREMENTS("CON-1");
+  TASKSTORE_REQUIRE_CAPABILITY(concurrent_calls);
   constexpr int kThreads = 8;
   constexpr int kPerThread = 25;
   auto id = [](int thread, int i) {

@@ -5,6 +5,7 @@
 #include <mutex>
 #include <thread>
 
+#include "taskstore/conformance/claim_check.hpp"
 #include "taskstore/conformance/expect_error.hpp"
 
 namespace taskstore::conformance {
@@ -26,9 +27,13 @@ class DequeueTest : public ConformanceTest {
   // Checks that every task was claimed exactly once.
   void race(int count, int threads,
             const std::function<std::shared_ptr<BaseStorage>(int)>& instance_for) {
-    for (int i = 0; i < count; ++i) add_task("race-" + std::to_string(i));
+    std::vector<std::string> ids;
+    for (int i = 0; i < count; ++i) {
+      ids.push_back("race-" + std::to_string(i));
+      add_task(ids.back());
+    }
     std::mutex mutex;
-    std::map<std::string, int> claims;
+    ClaimCheck claims("thread");
     std::vector<std::string> errors;
     std::vector<std::thread> workers;
     for (int w = 0; w < threads; ++w) {
@@ -39,7 +44,7 @@ class DequeueTest : public ConformanceTest {
           std::vector<std::string> mine;
           while (auto task = sync_wait(io, instance->dequeue(t0()))) mine.push_back(task->id);
           std::lock_guard lock(mutex);
-          for (const auto& id : mine) ++claims[id];
+          for (const auto& id : mine) claims.claimed(id, static_cast<std::size_t>(w));
         } catch (const std::exception& e) {
           std::lock_guard lock(mutex);
           errors.push_back(e.what());
@@ -48,10 +53,8 @@ class DequeueTest : public ConformanceTest {
     }
     for (auto& t : workers) t.join();
     for (const auto& e : errors) ADD_FAILURE() << "a worker failed: " << e;
-    EXPECT_EQ(claims.size(), static_cast<std::size_t>(count)) << "some tasks were never claimed";
-    for (const auto& [id, n] : claims) {
-      EXPECT_EQ(n, 1) << "task '" << id << "' was claimed " << n << " times";
-    }
+    const std::string problems = claims.problems(ids, {});
+    EXPECT_TRUE(problems.empty()) << problems;
     for (int i = 0; i < count; i += count / 10) {
       const Task task = must_get("race-" + std::to_string(i));
       EXPECT_EQ(task.status, TaskStatus::RUNNING);
@@ -148,6 +151,7 @@ TEST_P(DequeueTest, Dequeue_DamagedTaskFirstInLine_IsPassedOver) {
 
 TEST_P(DequeueTest, Dequeue_EightThreadsOneInstance_EachTaskClaimedOnce) {
   TASKSTORE_REQUIREMENTS("DEQ-6");
+  TASKSTORE_REQUIRE_CAPABILITY(concurrent_calls);
   auto shared = std::shared_ptr<BaseStorage>(&store(), [](BaseStorage*) {});
   race(1000, 8, [&](int) { return shared; });
 }
@@ -155,6 +159,7 @@ TEST_P(DequeueTest, Dequeue_EightThreadsOneInstance_EachTaskClaimedOnce) {
 TEST_P(DequeueTest, Dequeue_EightThreadsSeparateInstances_EachTaskClaimedOnce) {
   TASKSTORE_REQUIREMENTS("DEQ-7");
   TASKSTORE_REQUIRE_CAPABILITY(multi_process);
+  TASKSTORE_REQUIRE_CAPABILITY(concurrent_calls);
   std::vector<std::shared_ptr<BaseStorage>> instances;
   for (int i = 0; i < 8; ++i) instances.push_back(open_another_instance());
   race(1000, 8, [&](int w) { return instances[static_cast<std::size_t>(w)]; });

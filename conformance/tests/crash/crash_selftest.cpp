@@ -109,6 +109,7 @@ TEST(CrashDriverSelfTest, StoreThatAcknowledgesBeforeStoring_IsCaught) {
               first.find("never claimed") != std::string::npos)
       << first;
   EXPECT_LT(report.kills, 30) << "the run went on after a broken promise";
+  EXPECT_FALSE(report.before_first_kill) << "a lost change only shows after a crash";
 }
 
 // Checks: CRASH-2
@@ -136,6 +137,9 @@ TEST(CrashDriverSelfTest, ChildThatCannotOpenTheStore_FailsTheRunWithItsError) {
                                            "this store refuses other processes"),
             std::string::npos)
       << report.violations.front();
+  // No child ever got as far as a kill: the run says CRASH-1 and CRASH-2 were not checked.
+  EXPECT_TRUE(report.before_first_kill);
+  EXPECT_EQ(report.kills, 0);
 }
 
 TEST(CrashDriverSelfTest, HealthyFileStore_KeepsEveryPromise) {
@@ -144,6 +148,7 @@ TEST(CrashDriverSelfTest, HealthyFileStore_KeepsEveryPromise) {
   const CrashRunReport report = run_crash_cycles(environment, quick_run(6));
   EXPECT_TRUE(report.violations.empty()) << joined(report.violations);
   EXPECT_EQ(report.kills, 6);
+  EXPECT_FALSE(report.before_first_kill);
 }
 
 TEST(CrashModel, OperationLines_RoundTrip) {

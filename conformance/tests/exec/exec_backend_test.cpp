@@ -308,6 +308,8 @@ TEST_F(ExecBackendTest, Name_AndCapabilities_ComeFromTheHandshake) {
   EXPECT_EQ(backend_.name, "exec_fake_driver");
   EXPECT_FALSE(backend_.capabilities.persistent);
   EXPECT_FALSE(backend_.capabilities.multi_process);
+  EXPECT_FALSE(backend_.capabilities.concurrent_calls)
+      << "a v1 driver answers one request at a time: nothing it runs overlaps";
   EXPECT_EQ(environment_->open_with_clock([] { return Timestamp{}; }), nullptr)
       << "the driver does not declare 'clock'";
   EXPECT_FALSE(environment_->corrupt_task("x")) << "the driver does not declare 'corruptible'";

@@ -103,6 +103,9 @@ class RequirementTrace {
 // fails every requirement the test names.
 void record_violated_requirements(const std::vector<std::string>& ids);
 
+// What a capability flag of Capabilities means, in words, for skip reasons.
+const char* capability_meaning(std::string_view flag);
+
 }  // namespace taskstore::conformance
 
 // Use once at the top of a test body: TASKSTORE_REQUIREMENTS("DEQ-3", "DEQ-4");
@@ -126,7 +129,8 @@ void record_violated_requirements(const std::vector<std::string>& ids);
 
 // Skips the test, visibly, on a backend without the capability:
 // TASKSTORE_REQUIRE_CAPABILITY(persistent);
-#define TASKSTORE_REQUIRE_CAPABILITY(flag)                                       \
-  if (!backend().capabilities.flag)                                              \
-  GTEST_SKIP() << "backend '" << backend().name << "' does not declare capability '" \
-               << #flag << "'"
+#define TASKSTORE_REQUIRE_CAPABILITY(flag)                                                   \
+  if (!backend().capabilities.flag)                                                          \
+  GTEST_SKIP() << "not checked: backend '" << backend().name                                 \
+               << "' does not declare capability '" << #flag << "' ("                        \
+               << ::taskstore::conformance::capability_meaning(#flag) << ")"

@@ -26,6 +26,11 @@ struct BackendScheme {
   std::function<std::optional<std::string>(const std::filesystem::path& scratch)> default_arg;
 };
 
+// A scheme `name:DIR` for a backend that keeps each test's store under directory DIR;
+// without --backend it runs on a subdirectory `name` of the run's scratch directory.
+BackendScheme directory_scheme(std::string name, std::string help,
+                               std::function<Backend(const std::string& dir)> make);
+
 // `--backend exec:CMD`: a driver in any language (exec_backend.hpp). The kit's own scheme;
 // each reference backend brings its own (memory_scheme() in memory_backend.hpp, ...).
 BackendScheme exec_scheme();

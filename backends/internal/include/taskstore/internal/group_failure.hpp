@@ -1,0 +1,41 @@
+#pragma once
+// What a durable backend tells the callers of a write group that failed as a whole (its
+// lock, BEGIN or COMMIT): one rule for the file store, SQLite and PostgreSQL (SQL-9).
+
+#include <cstddef>
+#include <exception>
+#include <span>
+#include <string>
+
+#include "taskstore/errors.hpp"
+
+namespace taskstore::internal {
+
+// Call from a catch block. Nothing the group did is durable, so every operation in it that
+// has not failed on its own gets the current exception, as `error_of(operation, count)`
+// words it for `count` operations sharing it. An operation that did fail on its own (an
+// unknown id, a duplicate, a damaged row; or one a backend took out of the group and
+// undid) keeps its own error: it changed nothing, so its error is still the whole truth
+// about it, and the group's failure is not its cause.
+template <typename Operation, typename ErrorOf>
+void fail_unfinished(std::span<Operation* const> group, ErrorOf&& error_of) {
+  std::size_t unfinished = 0;
+  for (const Operation* operation : group) unfinished += operation->failed() ? 0 : 1;
+  for (Operation* operation : group) {
+    if (!operation->failed()) operation->fail(error_of(*operation, unfinished));
+  }
+}
+
+// The SQL backends' wording for fail_unfinished: a lone operation's error already names it
+// (the backend names the operation before BEGIN and COMMIT when it is alone); an error
+// shared by several keeps its type and starts by naming this operation and its task.
+template <typename Operation>
+std::exception_ptr sql_group_error(const Operation& operation, std::size_t sharing) {
+  if (sharing == 1) return std::current_exception();
+  std::string about(operation.name());
+  if (!operation.task_id().empty()) about += " of task '" + operation.task_id() + "'";
+  about += " (one of " + std::to_string(sharing) + " writes committed together): ";
+  return rewrap_current_error(about, "");
+}
+
+}  // namespace taskstore::internal

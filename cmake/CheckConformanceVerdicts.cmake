@@ -1,0 +1,43 @@
+# Runs taskstore-conformance on one backend, requires it to exit 0, and checks the verdicts
+# of chosen requirements in its TSV report: a kit that reports PASS for a check it never
+# ran is caught here. Run as:
+#   cmake -DPROGRAM=<taskstore-conformance> -DBACKEND=<spec> -DREPORT=<tsv file>
+#         -DEXPECT="ID=VERDICT[=text in its message]|..." -P CheckConformanceVerdicts.cmake
+cmake_minimum_required(VERSION 3.25)
+foreach(required PROGRAM BACKEND REPORT EXPECT)
+  if(NOT ${required})
+    message(FATAL_ERROR "pass -D${required}=...")
+  endif()
+endforeach()
+
+execute_process(COMMAND "${PROGRAM}" --backend "${BACKEND}" "--report=tsv=${REPORT}"
+  RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "taskstore-conformance --backend ${BACKEND} exited with '${rc}'")
+endif()
+file(STRINGS "${REPORT}" lines)
+string(REPLACE "|" ";" expectations "${EXPECT}")
+foreach(expectation IN LISTS expectations)
+  string(REPLACE "=" ";" parts "${expectation}")
+  list(GET parts 0 id)
+  list(GET parts 1 verdict)
+  list(LENGTH parts count)
+  set(found "")
+  foreach(line IN LISTS lines)
+    if(line MATCHES "^${id}\t[^\t]*\t([^\t]*)\t(.*)$")
+      set(found "${CMAKE_MATCH_1}")
+      set(message "${CMAKE_MATCH_2}")
+    endif()
+  endforeach()
+  if(NOT found STREQUAL verdict)
+    message(FATAL_ERROR "${id}: verdict '${found}', expected '${verdict}' (${message})")
+  endif()
+  if(count GREATER 2)
+    list(GET parts 2 text)
+    string(FIND "${message}" "${text}" at)
+    if(at EQUAL -1)
+      message(FATAL_ERROR "${id}: the message '${message}' does not say '${text}'")
+    endif()
+  endif()
+  message(STATUS "${id}: ${found} ${message}")
+endforeach()
