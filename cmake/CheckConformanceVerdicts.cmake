@@ -1,8 +1,9 @@
-# Runs taskstore-conformance on one backend, requires it to exit 0, and checks the verdicts
-# of chosen requirements in its TSV report: a kit that reports PASS for a check it never
-# ran is caught here. Run as:
+# Runs taskstore-conformance on one backend, requires its exit code (0 unless EXIT says
+# otherwise), and checks the verdicts of chosen requirements in its TSV report: a kit that
+# reports PASS for a check it never ran, or misses a seeded bug, is caught here. Run as:
 #   cmake -DPROGRAM=<taskstore-conformance> -DBACKEND=<spec> -DREPORT=<tsv file>
-#         -DEXPECT="ID=VERDICT[=text in its message]|..." -P CheckConformanceVerdicts.cmake
+#         -DEXPECT="ID=VERDICT[=text in its message]|..." [-DEXIT=<code>]
+#         [-DFILTER=<IDs for --filter>] -P CheckConformanceVerdicts.cmake
 cmake_minimum_required(VERSION 3.25)
 foreach(required PROGRAM BACKEND REPORT EXPECT)
   if(NOT ${required})
@@ -10,10 +11,18 @@ foreach(required PROGRAM BACKEND REPORT EXPECT)
   endif()
 endforeach()
 
-execute_process(COMMAND "${PROGRAM}" --backend "${BACKEND}" "--report=tsv=${REPORT}"
+if(NOT DEFINED EXIT)
+  set(EXIT 0)
+endif()
+set(filter_args "")
+if(FILTER)
+  set(filter_args "--filter=${FILTER}")
+endif()
+execute_process(COMMAND "${PROGRAM}" --backend "${BACKEND}" "--report=tsv=${REPORT}" ${filter_args}
   RESULT_VARIABLE rc)
-if(NOT rc EQUAL 0)
-  message(FATAL_ERROR "taskstore-conformance --backend ${BACKEND} exited with '${rc}'")
+if(NOT rc EQUAL EXIT)
+  message(FATAL_ERROR "taskstore-conformance --backend ${BACKEND} exited with '${rc}', "
+                      "expected ${EXIT}")
 endif()
 file(STRINGS "${REPORT}" lines)
 string(REPLACE "|" ";" expectations "${EXPECT}")

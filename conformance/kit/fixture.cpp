@@ -132,7 +132,7 @@ const char* capability_meaning(std::string_view flag) {
   if (flag == "multi_process") return "several instances may share one store at once";
   if (flag == "concurrent_calls") {
     return "several calls in flight at once in one process really overlap; an exec driver of "
-           "protocol v1 answers one request at a time";
+           "without 'concurrent' answers one request at a time";
   }
   return "see Capabilities in taskstore/conformance/registry.hpp";
 }

@@ -12,7 +12,9 @@
 #include <climits>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <stdexcept>
+#include <string>
 
 #include "child_process.hpp"
 #include "taskstore/sync_wait.hpp"
@@ -261,6 +263,76 @@ ClaimRaceReport run_claim_race(StoreEnvironment& environment, const ClaimRaceOpt
     note_exit(children.back().wait(deadline), report.enqueuer_failure);
   }
   return report;
+}
+
+// --- StoreProcess ----------------------------------------------------------------------
+
+// Lines: the parent sends a step's index; the child answers "ok" or "E <error>".
+struct StoreProcess::Child {
+  Fd commands;  // the parent's end: step indexes
+  std::unique_ptr<LineReader> answers;
+  std::optional<ChildProcess> process;
+  std::chrono::seconds timeout;
+};
+
+StoreProcess::StoreProcess(StoreEnvironment& environment, std::vector<Step> steps,
+                           std::chrono::seconds timeout)
+    : child_(std::make_unique<Child>()) {
+  child_->timeout = timeout;
+  Pipe commands = detail::make_pipe();
+  Pipe answers = detail::make_pipe();
+  child_->process.emplace(ChildProcess::fork([&]() -> int {
+    ::signal(SIGPIPE, SIG_IGN);
+    commands.write.close();
+    answers.read.close();
+    LineReader reader(std::move(commands.read));
+    std::shared_ptr<BaseStorage> store;
+    boost::asio::io_context io;
+    std::string line;
+    // Waits for the parent as long as it lives (a day bounds it): the parent ends this by
+    // closing its end, or by dying, which closes it too.
+    while (reader.next(line, std::chrono::steady_clock::now() + std::chrono::hours(24)) ==
+           LineReader::Status::line) {
+      try {
+        const std::size_t i = std::stoul(line);
+        if (i >= steps.size()) throw std::out_of_range("no step " + line);
+        if (!store) store = environment.open();
+        steps[i](*store, io);
+        write_line(answers.write.get(), "ok");
+      } catch (const std::exception& e) {
+        write_line(answers.write.get(), std::string(kFailed) + one_line(e.what()));
+      }
+    }
+    return 0;
+  }));
+  commands.read.close();
+  answers.write.close();
+  child_->commands = std::move(commands.write);
+  child_->answers = std::make_unique<LineReader>(std::move(answers.read));
+}
+
+StoreProcess::~StoreProcess() {
+  child_->commands.close();
+  child_->process->wait(std::chrono::steady_clock::now() + child_->timeout);
+}
+
+std::string StoreProcess::run(std::size_t i) {
+  const std::string step = "step " + std::to_string(i) + " in process " +
+                           std::to_string(child_->process->pid());
+  if (!write_line(child_->commands.get(), std::to_string(i))) {
+    return step + ": the process is gone";
+  }
+  std::string line;
+  switch (child_->answers->next(line, std::chrono::steady_clock::now() + child_->timeout)) {
+    case LineReader::Status::line:
+      if (line == "ok") return "";
+      return step + ": " + (line.starts_with(kFailed) ? line.substr(kFailed.size()) : line);
+    case LineReader::Status::end_of_file:
+      return step + ": the process ended without answering";
+    case LineReader::Status::timed_out:
+      break;
+  }
+  return step + ": no answer within " + std::to_string(child_->timeout.count()) + " s";
 }
 
 }  // namespace taskstore::conformance

@@ -3,14 +3,17 @@
 
 taskstore-conformance runs it as a separate process and talks to it on standard input and
 output, one JSON request and one JSON answer per line (docs/driver-protocol.md, protocol
-version 1). Try it:
+version 2). It declares `concurrent`: each request runs on a thread of a pool as soon as it
+arrives, and its answer goes out when it is done, so the suite's races really overlap
+inside this one process. Try it:
 
     taskstore-conformance --backend exec:'python3 examples/python-driver/driver.py'
 
-Each store is a directory holding one SQLite database, tasks.db, in WAL mode. Claims and
-every other change run in one BEGIN IMMEDIATE transaction each, so any number of driver
-processes (one per test process) can share a store: capabilities persistent and
-multi_process. Stamps come from the test's clock when a request carries one (capability
+Each store is a directory holding one SQLite database, tasks.db, in WAL mode, with one
+connection per thread (a transaction belongs to its connection, so threads must never share
+one). Claims and every other change run in one BEGIN IMMEDIATE transaction each, so any
+number of threads and driver processes (one per test process) can share a store:
+capabilities persistent and multi_process. Stamps come from the test's clock when a request carries one (capability
 clock), and the `corrupt` request damages a stored task on purpose (capability
 corruptible).
 
@@ -20,14 +23,18 @@ answers: diagnostics go to standard error.
 
 import base64
 import binascii
+import concurrent.futures
 import json
 import os
 import sqlite3
 import sys
+import threading
 import time
 
-PROTOCOL = 1
+PROTOCOL = 2
 BACKEND = "python_sqlite"
+# Requests run at once: more than the suite ever has in flight from one test process.
+THREADS = 32
 
 MAX_ID_BYTES = 100
 INT32_MAX = 2**31 - 1
@@ -261,20 +268,38 @@ def validate_success_result(task_id, result):
 # --- The store ---------------------------------------------------------------------------
 
 class Store:
-    """One open store: a connection to <directory>/tasks.db."""
+    """One open store: <directory>/tasks.db, through one connection per thread."""
 
     def __init__(self, directory):
         self.directory = directory
         self.where = directory.encode("utf-8", "surrogateescape")
         os.makedirs(directory, exist_ok=True)
-        self.db = sqlite3.connect(os.path.join(directory, "tasks.db"), timeout=BUSY_TIMEOUT,
-                                  isolation_level=None)
-        self.db.execute("PRAGMA busy_timeout = %d" % int(BUSY_TIMEOUT * 1000))
+        self._local = threading.local()
+        self._connections = []
+        self._connections_lock = threading.Lock()
         # WAL keeps every commit across a crash of the process (not of the machine with
         # NORMAL, which the suite does not simulate), and lets readers run during writes.
         self._retry_while_locked(lambda: self.db.execute("PRAGMA journal_mode = WAL"))
-        self.db.execute("PRAGMA synchronous = NORMAL")
         self._retry_while_locked(self._create_schema)
+
+    @property
+    def db(self):
+        """This thread's connection, opened at its first use."""
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = self._connect()
+            self._local.db = db
+        return db
+
+    def _connect(self):
+        # check_same_thread=False only so that close() may close it from another thread.
+        db = sqlite3.connect(os.path.join(self.directory, "tasks.db"), timeout=BUSY_TIMEOUT,
+                             isolation_level=None, check_same_thread=False)
+        db.execute("PRAGMA busy_timeout = %d" % int(BUSY_TIMEOUT * 1000))
+        db.execute("PRAGMA synchronous = NORMAL")
+        with self._connections_lock:
+            self._connections.append(db)
+        return db
 
     def _retry_while_locked(self, step):
         """A brand-new database may be locked by another process creating it too."""
@@ -302,7 +327,10 @@ class Store:
             self.db.execute("PRAGMA user_version = %d" % SCHEMA_VERSION)
 
     def close(self):
-        self.db.close()
+        with self._connections_lock:
+            for db in self._connections:
+                db.close()
+            self._connections = []
 
     def transaction(self):
         return Transaction(self.db)
@@ -505,12 +533,14 @@ class Driver:
     def __init__(self):
         self.stores = {}
         self.next_handle = 1
+        self.stores_lock = threading.Lock()  # stores and next_handle, shared by the threads
 
     def store(self, request):
         handle = request.get("store")
-        if handle not in self.stores:
-            raise BadRequest("unknown store handle %r" % (handle,))
-        return self.stores[handle]
+        with self.stores_lock:
+            if handle not in self.stores:
+                raise BadRequest("unknown store handle %r" % (handle,))
+            return self.stores[handle]
 
     def handle(self, request):
         op = request.get("op")
@@ -521,16 +551,19 @@ class Driver:
         if op == "hello":
             return {"protocol": PROTOCOL, "backend": BACKEND,
                     "capabilities": {"persistent": True, "multi_process": True,
-                                     "corruptible": True, "clock": True}}
+                                     "corruptible": True, "clock": True, "concurrent": True}}
         if op == "open":
             path = text_in(request.get("path"), "path").decode("utf-8", "surrogateescape")
-            handle = self.next_handle
-            self.next_handle += 1
-            self.stores[handle] = Store(path)
+            store = Store(path)
+            with self.stores_lock:
+                handle = self.next_handle
+                self.next_handle += 1
+                self.stores[handle] = store
             return {"store": handle}
         if op == "close":
             self.store(request).close()
-            del self.stores[request["store"]]
+            with self.stores_lock:
+                del self.stores[request["store"]]
             return None
         store = self.store(request)
         if op == "enqueue":
@@ -580,8 +613,11 @@ class Driver:
                     "error": {"type": "storage", "message": "bad request: %s" % e}}
         except sqlite3.Error as e:
             where = ""
-            if isinstance(request.get("store"), int) and request["store"] in self.stores:
-                where = " (store %s)" % self.stores[request["store"]].directory
+            with self.stores_lock:
+                store = self.stores.get(request.get("store")) if isinstance(
+                    request.get("store"), int) else None
+            if store is not None:
+                where = " (store %s)" % store.directory
             return {"id": rid, "ok": False,
                     "error": {"type": "storage",
                               "message": "%s: SQLite error%s: %s" % (request.get("op"), where, e)}}
@@ -592,17 +628,29 @@ class Driver:
                                                                        type(e).__name__, e)}}
 
     def run(self):
+        """Reads requests as they come and runs each on the pool; answers go out in the
+        order they are ready, each carrying its request's id (capability concurrent)."""
         stdin = sys.stdin.buffer
         stdout = sys.stdout.buffer
-        while True:
-            line = stdin.readline()
-            if not line:
-                break  # end of file: the test process is done with us
-            if not line.strip():
-                continue
+        write_lock = threading.Lock()
+
+        def serve(line):
             reply = self.answer(line)
-            stdout.write(json.dumps(reply, separators=(",", ":")).encode("ascii") + b"\n")
-            stdout.flush()
+            data = json.dumps(reply, separators=(",", ":")).encode("ascii") + b"\n"
+            with write_lock:
+                try:
+                    stdout.write(data)
+                    stdout.flush()
+                except BrokenPipeError:
+                    pass  # the test process is gone; the main loop ends at end of file
+
+        with concurrent.futures.ThreadPoolExecutor(max_workers=THREADS) as pool:
+            while True:
+                line = stdin.readline()
+                if not line:
+                    break  # end of file: the test process is done with us
+                if line.strip():
+                    pool.submit(serve, line)
         for store in self.stores.values():
             store.close()
 

@@ -39,6 +39,7 @@ struct RetryPolicy {
   friend bool operator==(const RetryPolicy&, const RetryPolicy&) = default;
 };
 
+// "fixed" or "exponential" ("INVALID" for a value outside the enum).
 std::string_view to_string(RetryPolicy::Backoff backoff);
 // The inverse of to_string; nullopt for anything else.
 std::optional<RetryPolicy::Backoff> parse_backoff(std::string_view text);

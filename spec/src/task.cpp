@@ -55,7 +55,13 @@ std::optional<TaskStatus> parse_task_status(std::string_view text) {
 }
 
 std::string_view to_string(RetryPolicy::Backoff backoff) {
-  return backoff == RetryPolicy::Backoff::fixed ? "fixed" : "exponential";
+  switch (backoff) {
+    case RetryPolicy::Backoff::fixed:
+      return "fixed";
+    case RetryPolicy::Backoff::exponential:
+      return "exponential";
+  }
+  return "INVALID";  // a value outside the enum, which validate_new_task rejects
 }
 
 std::optional<RetryPolicy::Backoff> parse_backoff(std::string_view text) {

@@ -74,6 +74,10 @@ void validate_new_task(const Task& task) {
   if (task.max_retries < 0) {
     reject(op, who + " has negative max_retries (" + std::to_string(task.max_retries) + ")");
   }
+  if (!parse_backoff(to_string(task.retry.backoff))) {
+    reject(op, who + " has an unknown retry backoff (" +
+                   std::to_string(static_cast<int>(task.retry.backoff)) + ")");
+  }
   if (task.retry.delay.count() < 0 || task.retry.max_delay.count() < 0) {
     reject(op, who + " has a negative retry delay");
   }

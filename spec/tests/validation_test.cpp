@@ -48,6 +48,12 @@ TEST(ValidateNewTask, RejectsEachInvalidFieldWithItsName) {
   t.max_retries = -1;
   expect_rejected(t, "negative max_retries");
   t = valid_task();
+  t.retry.backoff = static_cast<RetryPolicy::Backoff>(7);
+  expect_rejected(t, "unknown retry backoff (7)");
+  t = valid_task();
+  t.status = static_cast<TaskStatus>(9);
+  expect_rejected(t, "status INVALID");
+  t = valid_task();
   t.attempts = -1;
   expect_rejected(t, "negative attempts");
   t = valid_task();

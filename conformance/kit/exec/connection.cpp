@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <optional>
 #include <system_error>
 
 #include "taskstore/conformance/exec_backend.hpp"
@@ -27,6 +28,15 @@ std::string show_subject(const RequestSubject& subject) {
 
 SteadyTime steady_now() { return std::chrono::steady_clock::now(); }
 
+// The request's line; a StorageError naming it if it can't be written as JSON.
+std::string encode_request(const Json& request, const std::string& context) {
+  try {
+    return request.dump();
+  } catch (const Json::exception& e) {
+    throw StorageError(context + ": cannot encode the request: " + e.what());
+  }
+}
+
 bool optional_flag(const Json& capabilities, const char* name, const std::string& what) {
   const auto it = capabilities.find(name);
   if (it == capabilities.end()) return false;
@@ -46,9 +56,11 @@ Handshake parse_handshake(const Json& result) {
   }
   Handshake out;
   out.protocol = protocol->get<int>();
-  if (out.protocol != kExecProtocolVersion) {
+  if (out.protocol < kExecOldestProtocolVersion || out.protocol > kExecProtocolVersion) {
     throw ProtocolError("the driver speaks protocol version " + std::to_string(out.protocol) +
-                        "; this kit speaks version " + std::to_string(kExecProtocolVersion));
+                        "; this kit speaks versions " +
+                        std::to_string(kExecOldestProtocolVersion) + " to " +
+                        std::to_string(kExecProtocolVersion));
   }
   const auto backend = result.find("backend");
   if (backend != result.end()) out.backend = decode_text(*backend, what + ".backend");
@@ -61,6 +73,8 @@ Handshake parse_handshake(const Json& result) {
     out.multi_process = optional_flag(*capabilities, "multi_process", what);
     out.corruptible = optional_flag(*capabilities, "corruptible", what);
     out.clock = optional_flag(*capabilities, "clock", what);
+    // A version 1 driver never takes a second request before answering the first.
+    out.concurrent = out.protocol >= 2 && optional_flag(*capabilities, "concurrent", what);
   }
   return out;
 }
@@ -72,8 +86,10 @@ Connection::Connection(std::string command, std::chrono::milliseconds timeout)
 
 Connection::~Connection() {
   if (::getpid() != owner_) {
-    // A forked child's copy: the driver and the thread belong to the parent.
-    (void)driver_.release();
+    // A forked child's copy: the driver and the threads belong to the parent, so they are
+    // left alone (leaked on purpose) rather than stopped or joined from here.
+    (void)new std::shared_ptr<DriverProcess>(std::move(driver_));
+    (void)new std::shared_ptr<Flight>(std::move(flight_));
     (void)pool_.release();
     return;
   }
@@ -92,6 +108,7 @@ void Connection::fail_and_kill(const std::string& context, const std::string& wh
     driver_->kill_now();
     driver_.reset();
   }
+  flight_.reset();
   if (probing_) throw StorageError(context + ": " + what);
   throw StorageError(context + ": " + what +
                      "; the driver was killed and a new one starts with the next request");
@@ -99,12 +116,7 @@ void Connection::fail_and_kill(const std::string& context, const std::string& wh
 
 Json Connection::exchange(Json request, const std::string& context) {
   const SteadyTime deadline = steady_now() + timeout_;
-  std::string line;
-  try {
-    line = request.dump();
-  } catch (const Json::exception& e) {
-    throw StorageError(context + ": cannot encode the request: " + e.what());
-  }
+  const std::string line = encode_request(request, context);
   switch (driver_->write_line(line, deadline)) {
     case DriverProcess::Io::ok:
       break;
@@ -151,6 +163,12 @@ Json Connection::exchange(Json request, const std::string& context) {
                                (id == reply.end() ? std::string("(none)") : id->dump()) +
                                " instead of " + request["id"].dump() + ": " + quote(answer));
   }
+  return result_of(reply, answer, context);
+}
+
+// The result of an answer whose id matched, or the typed error it carries.
+Json Connection::result_of(const Json& reply, const std::string& answer,
+                           const std::string& context) {
   const auto ok = reply.find("ok");
   if (ok == reply.end() || !ok->is_boolean()) {
     throw StorageError(context +
@@ -168,10 +186,11 @@ Json Connection::exchange(Json request, const std::string& context) {
   }
 }
 
-void Connection::ensure_driver(const std::string& context, bool on_pool) {
+void Connection::ensure_driver(std::unique_lock<std::mutex>& lock, const std::string& context,
+                               bool on_pool) {
   if (driver_) return;
   try {
-    driver_ = DriverProcess::spawn(command_);
+    driver_ = std::shared_ptr<DriverProcess>(DriverProcess::spawn(command_));
   } catch (const std::system_error& e) {
     throw StorageError(context + ": cannot start exec driver '" + command_ + "': " + e.what());
   }
@@ -201,13 +220,23 @@ void Connection::ensure_driver(const std::string& context, bool on_pool) {
   } catch (const ProtocolError& e) {
     fail_and_kill(hello_context, e.what());
   }
+  if (!handshake_->concurrent) return;
+  // Every store this process has open is opened on the new driver now, one at a time, while
+  // nothing else can be in flight on it (the lock is held throughout).
+  for (auto& [id, handle] : handles_) {
+    if (handle.generation == generation_) continue;
+    handle.driver_handle = open_on_driver(lock, handle.directory, context + ": reopening");
+    handle.generation = generation_;
+  }
+  flight_ = std::make_shared<Flight>();
+  flight_->driver = driver_;
 }
 
 Handshake Connection::handshake() {
-  const std::lock_guard lock(io_mutex_);
+  std::unique_lock lock(io_mutex_);
   probing_ = true;
   try {
-    ensure_driver("exec backend", false);
+    ensure_driver(lock, "exec backend", false);
   } catch (...) {
     probing_ = false;
     throw;
@@ -216,7 +245,125 @@ Handshake Connection::handshake() {
   return *handshake_;
 }
 
-Json Connection::open_on_driver(const std::filesystem::path& directory,
+Json Connection::round_trip(std::unique_lock<std::mutex>& lock, Json request,
+                            const std::string& context) {
+  if (flight_) return exchange_in_flight(lock, std::move(request), context);
+  return exchange(std::move(request), context);
+}
+
+// Sends `request` to the concurrent driver and waits for its answer, reading the driver's
+// output in turn with the other waiters. Whatever goes wrong on the driver fails every
+// request in flight on it (fail_flight): its answers can no longer be trusted to arrive.
+Json Connection::exchange_in_flight(std::unique_lock<std::mutex>& lock, Json request,
+                                    const std::string& context) {
+  const SteadyTime deadline = steady_now() + timeout_;
+  const std::string line = encode_request(request, context);
+  const std::shared_ptr<Flight> flight = flight_;
+  const std::uint64_t id = request["id"].get<std::uint64_t>();
+  Slot slot;
+  flight->pending.emplace(id, &slot);
+  // Leaves the slot unlisted on every way out (each with the lock held).
+  struct Unlist {
+    Flight& flight;
+    std::uint64_t id;
+    ~Unlist() { flight.pending.erase(id); }
+  } unlist{*flight, id};
+
+  lock.unlock();
+  DriverProcess::Io written = DriverProcess::Io::ok;
+  {
+    const std::lock_guard write_lock(write_mutex_);
+    written = flight->driver->write_line(line, deadline);
+  }
+  lock.lock();
+  if (written == DriverProcess::Io::timed_out) {
+    fail_flight(*flight, "the driver did not read " + context + " within " +
+                             show_duration(timeout_));
+  } else if (written != DriverProcess::Io::ok) {
+    fail_flight(*flight, "the driver no longer reads its input (" + context + ")");
+  }
+  for (;;) {
+    if (slot.reply) break;
+    if (slot.failure) throw StorageError(context + ": " + *slot.failure);
+    if (!flight->reading) {
+      read_one_answer(lock, flight, deadline, context);
+      continue;
+    }
+    if (answered_.wait_until(lock, deadline) == std::cv_status::timeout && !slot.reply &&
+        !slot.failure) {
+      fail_flight(*flight, "no answer within " + show_duration(timeout_) + " to " + context);
+    }
+  }
+  return result_of(*slot.reply, slot.reply->dump(), context);
+}
+
+// Reads one line of the driver's output (the lock released meanwhile) and hands it to the
+// request it answers.
+void Connection::read_one_answer(std::unique_lock<std::mutex>& lock,
+                                 const std::shared_ptr<Flight>& flight, SteadyTime deadline,
+                                 const std::string& context) {
+  flight->reading = true;
+  const std::shared_ptr<DriverProcess> driver = flight->driver;
+  lock.unlock();
+  std::string line;
+  const DriverProcess::Io got = driver->read_line(line, deadline);
+  lock.lock();
+  flight->reading = false;
+  answered_.notify_all();  // someone else may have to read now
+  if (flight->failed) return;
+  switch (got) {
+    case DriverProcess::Io::ok:
+      break;
+    case DriverProcess::Io::timed_out:
+      fail_flight(*flight, "no answer within " + show_duration(timeout_) + " to " + context);
+      return;
+    case DriverProcess::Io::closed:
+      fail_flight(*flight, "the driver closed its output (it " +
+                               driver->wait_for_exit(std::min(deadline, steady_now() + 2s)) +
+                               ")");
+      return;
+    case DriverProcess::Io::too_long:
+      fail_flight(*flight, "an answer runs past 64 MiB without a newline");
+      return;
+  }
+  Json reply;
+  try {
+    reply = Json::parse(line);
+  } catch (const Json::exception&) {
+    fail_flight(*flight, "the driver answered with a line that is not JSON: " + quote(line));
+    return;
+  }
+  const auto id = reply.is_object() ? reply.find("id") : reply.end();
+  const auto waiting = (id != reply.end() && id->is_number_unsigned())
+                           ? flight->pending.find(id->get<std::uint64_t>())
+                           : flight->pending.end();
+  if (waiting == flight->pending.end()) {
+    fail_flight(*flight, "the driver answered with an id no request in flight has: " + quote(line));
+    return;
+  }
+  waiting->second->reply = std::move(reply);
+  flight->pending.erase(waiting);
+}
+
+// Kills the driver of `flight` (if it still is the current one) and fails every request in
+// flight on it; the next request starts a new driver.
+void Connection::fail_flight(Flight& flight, const std::string& why) {
+  if (flight.failed) return;
+  flight.failed = true;
+  flight.driver->kill_now();
+  if (driver_ == flight.driver) {
+    driver_.reset();
+    flight_.reset();
+  }
+  const std::string failure =
+      why + "; the driver was killed and a new one starts with the next request";
+  for (auto& [id, slot] : flight.pending) slot->failure = failure;
+  flight.pending.clear();
+  answered_.notify_all();
+}
+
+Json Connection::open_on_driver(std::unique_lock<std::mutex>& lock,
+                                const std::filesystem::path& directory,
                                 const std::string& context) {
   const std::uint64_t id = next_request_++;
   const std::string open_context = context + ": open of store " + directory.string() +
@@ -226,7 +373,7 @@ Json Connection::open_on_driver(const std::filesystem::path& directory,
   request["id"] = id;
   request["op"] = "open";
   request["path"] = encode_text(directory.string());
-  const Json result = exchange(std::move(request), open_context);
+  const Json result = round_trip(lock, std::move(request), open_context);
   const auto store = result.is_object() ? result.find("store") : result.end();
   if (store == result.end() || !(store->is_number_integer() || store->is_string())) {
     throw StorageError(open_context +
@@ -238,19 +385,21 @@ Json Connection::open_on_driver(const std::filesystem::path& directory,
 }
 
 std::uint64_t Connection::open_store(const std::filesystem::path& directory) {
-  const std::lock_guard lock(io_mutex_);
+  std::unique_lock lock(io_mutex_);
   const std::string context = "open of store " + directory.string();
-  ensure_driver(context, false);
-  StoreHandle handle{.directory = directory, .generation = generation_, .driver_handle = {}};
-  handle.driver_handle = open_on_driver(directory, "exec backend");
+  ensure_driver(lock, context, false);
+  const std::uint64_t generation = generation_;
+  Json driver_handle = open_on_driver(lock, directory, "exec backend");
   const std::uint64_t id = next_handle_++;
-  handles_.emplace(id, std::move(handle));
+  handles_.emplace(id, StoreHandle{.directory = directory,
+                                   .generation = generation,
+                                   .driver_handle = std::move(driver_handle)});
   return id;
 }
 
 void Connection::close_store(std::uint64_t handle) noexcept {
   try {
-    const std::lock_guard lock(io_mutex_);
+    std::unique_lock lock(io_mutex_);
     const auto it = handles_.find(handle);
     if (it == handles_.end()) return;
     const StoreHandle closing = std::move(it->second);
@@ -262,23 +411,27 @@ void Connection::close_store(std::uint64_t handle) noexcept {
     request["op"] = "close";
     request["store"] = closing.driver_handle;
     const RequestSubject subject{.op = "close", .task_id = std::nullopt};
-    exchange(std::move(request), request_context(id, subject));
+    round_trip(lock, std::move(request), request_context(id, subject));
   } catch (...) {
-    // A driver that fails to close a store has been dealt with (killed) by exchange.
+    // A driver that fails to close a store has been dealt with (killed) on the way.
   }
 }
 
 Json Connection::call(std::uint64_t handle, const RequestSubject& subject, Json body, bool on_pool,
                       std::string* context) {
-  const std::lock_guard lock(io_mutex_);
+  std::unique_lock lock(io_mutex_);
+  if (!handles_.contains(handle)) {
+    throw StorageError(show_subject(subject) + ": the exec store was closed");
+  }
+  ensure_driver(lock, show_subject(subject), on_pool);
+  // ensure_driver may have let go of the lock while it reopened stores: look again.
   const auto it = handles_.find(handle);
   if (it == handles_.end()) {
     throw StorageError(show_subject(subject) + ": the exec store was closed");
   }
-  ensure_driver(show_subject(subject), on_pool);
   if (it->second.generation != generation_) {
     it->second.driver_handle =
-        open_on_driver(it->second.directory, show_subject(subject) + ": reopening the store");
+        open_on_driver(lock, it->second.directory, show_subject(subject) + ": reopening the store");
     it->second.generation = generation_;
   }
   const std::uint64_t id = next_request_++;
@@ -286,12 +439,19 @@ Json Connection::call(std::uint64_t handle, const RequestSubject& subject, Json 
   body["store"] = it->second.driver_handle;
   const std::string description = request_context(id, subject);
   if (context) *context = description;
-  return exchange(std::move(body), description);
+  return round_trip(lock, std::move(body), description);
 }
 
 boost::asio::thread_pool::executor_type Connection::retain_pool() {
+  bool concurrent = false;
+  {
+    const std::lock_guard io_lock(io_mutex_);
+    concurrent = handshake_ && handshake_->concurrent;
+  }
   const std::lock_guard lock(pool_mutex_);
-  if (pool_users_++ == 0) pool_ = std::make_unique<boost::asio::thread_pool>(1);
+  if (pool_users_++ == 0) {
+    pool_ = std::make_unique<boost::asio::thread_pool>(concurrent ? kConcurrentCalls : 1);
+  }
   return pool_->get_executor();
 }
 
@@ -299,12 +459,13 @@ void Connection::release_pool() noexcept {
   const std::lock_guard lock(pool_mutex_);
   if (--pool_users_ > 0) return;
   {
-    // A driver started on the pool's thread gets SIGKILL when that thread ends: stop it
+    // A driver started on a pool thread gets SIGKILL when that thread ends: stop it
     // cleanly first (no instance is open, so it is idle). The next open starts another.
     const std::lock_guard io_lock(io_mutex_);
     if (driver_ && driver_spawned_on_pool_) {
       driver_->stop(steady_now() + std::min<std::chrono::milliseconds>(timeout_, 5s));
       driver_.reset();
+      flight_.reset();
     }
   }
   if (pool_) {

@@ -1,13 +1,15 @@
 #pragma once
 // One process's connection to its driver: starts it (again, after a failure), speaks the
-// protocol one request at a time, maps the store handles of this process's instances to
-// the driver's, and owns the thread that exec-backed instances offload their pipe I/O to.
-// Part of the exec backend.
+// protocol (one request at a time, or many in flight with a driver that declares
+// `concurrent`), maps the store handles of this process's instances to the driver's, and
+// owns the threads that exec-backed instances offload their pipe I/O to. Part of the exec
+// backend.
 
 #include <sys/types.h>
 
 #include <boost/asio/thread_pool.hpp>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -29,6 +31,8 @@ struct Handshake {
   bool multi_process = false;
   bool corruptible = false;
   bool clock = false;
+  // Protocol 2: the driver takes requests while earlier ones run and answers each by id.
+  bool concurrent = false;
 };
 
 // What a request is about, for messages: "mark_done of task 't1'".
@@ -70,9 +74,9 @@ class Connection {
   Json call(std::uint64_t handle, const RequestSubject& subject, Json body, bool on_pool,
             std::string* context = nullptr);
 
-  // The thread instances offload their operations to: made when the first instance
-  // opens, joined when the last one closes (so a process with no open instance has no
-  // thread of ours and can fork).
+  // The threads instances offload their operations to (one, or kConcurrentCalls for a
+  // concurrent driver): made when the first instance opens, joined when the last one
+  // closes (so a process with no open instance has no thread of ours and can fork).
   boost::asio::thread_pool::executor_type retain_pool();
   void release_pool() noexcept;
 
@@ -83,11 +87,35 @@ class Connection {
     Json driver_handle;
   };
 
-  // Everything below runs with io_mutex_ held.
-  void ensure_driver(const std::string& context, bool on_pool);
+  // A request waiting for its answer from a concurrent driver.
+  struct Slot {
+    std::optional<Json> reply;
+    std::optional<std::string> failure;  // the driver failed first
+  };
+  // The requests in flight on one concurrent driver process. One waiter at a time reads
+  // the driver's output and hands each answer to its slot; the others wait to be woken.
+  struct Flight {
+    std::shared_ptr<DriverProcess> driver;
+    std::map<std::uint64_t, Slot*> pending;
+    bool reading = false;
+    bool failed = false;
+  };
+
+  // Everything below runs with io_mutex_ held (`lock` is io_mutex_'s, released while the
+  // request waits on a concurrent driver).
+  void ensure_driver(std::unique_lock<std::mutex>& lock, const std::string& context,
+                     bool on_pool);
+  Json round_trip(std::unique_lock<std::mutex>& lock, Json request, const std::string& context);
   Json exchange(Json request, const std::string& context);
+  Json exchange_in_flight(std::unique_lock<std::mutex>& lock, Json request,
+                          const std::string& context);
+  void read_one_answer(std::unique_lock<std::mutex>& lock, const std::shared_ptr<Flight>& flight,
+                       SteadyTime deadline, const std::string& context);
+  void fail_flight(Flight& flight, const std::string& why);
+  Json result_of(const Json& reply, const std::string& line, const std::string& context);
   [[noreturn]] void fail_and_kill(const std::string& context, const std::string& what);
-  Json open_on_driver(const std::filesystem::path& directory, const std::string& context);
+  Json open_on_driver(std::unique_lock<std::mutex>& lock, const std::filesystem::path& directory,
+                      const std::string& context);
   std::string request_context(std::uint64_t id, const RequestSubject& subject) const;
 
   const std::string command_;
@@ -95,7 +123,10 @@ class Connection {
   const pid_t owner_;
 
   std::mutex io_mutex_;
-  std::unique_ptr<DriverProcess> driver_;
+  std::shared_ptr<DriverProcess> driver_;
+  std::shared_ptr<Flight> flight_;  // set while a concurrent driver runs
+  std::condition_variable answered_;
+  std::mutex write_mutex_;  // one request line at a time on a concurrent driver's input
   bool driver_spawned_on_pool_ = false;
   bool probing_ = false;  // in handshake(): a failure is final, no restart follows
   std::uint64_t generation_ = 0;
@@ -105,6 +136,9 @@ class Connection {
   std::optional<Handshake> handshake_;
 
   std::mutex pool_mutex_;
+  // Threads for a concurrent driver's instances: as many calls as the suite's races have
+  // in flight at once in one process.
+  static constexpr int kConcurrentCalls = 16;
   std::unique_ptr<boost::asio::thread_pool> pool_;
   int pool_users_ = 0;
 };

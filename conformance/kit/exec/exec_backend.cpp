@@ -362,10 +362,10 @@ Backend exec_backend(std::string command, ExecOptions options) {
   const Handshake& handshake = shared->handshake();
   return Backend{
       .name = options.name.empty() ? backend_name(handshake.backend) : options.name,
-      // Protocol v1 has one request in flight per driver, so calls never overlap.
+      // Without `concurrent` a driver has one request in flight: calls never overlap.
       .capabilities = {.persistent = handshake.persistent,
                        .multi_process = handshake.multi_process,
-                       .concurrent_calls = false},
+                       .concurrent_calls = handshake.concurrent},
       .make_environment = [shared] { return std::make_unique<ExecEnvironment>(shared); }};
 }
 

@@ -1,10 +1,12 @@
 // Worker processes sharing one store: CON-3 and DEQ-7 across processes, through
-// run_claim_race (taskstore/conformance/process_workers.hpp).
+// run_claim_race, and CON-4 across processes, through StoreProcess
+// (taskstore/conformance/process_workers.hpp).
 #include <gtest/gtest.h>
 
 #include <boost/asio/io_context.hpp>
 #include <map>
 #include <set>
+#include <stdexcept>
 
 #include "taskstore/conformance/claim_check.hpp"
 #include "taskstore/conformance/expect_error.hpp"
@@ -126,6 +128,61 @@ TEST_P(ProcessRaceTest, WorkerProcesses_WhileAProcessEnqueues_EachDueTaskClaimed
     EXPECT_EQ(report.enqueued, expected) << "the enqueuer process did not enqueue everything";
     check_race(report, tasks, round);
   }
+}
+
+TEST_P(ProcessRaceTest, AnotherProcessesWrites_AreSeenAtOnceByAnOpenInstance) {
+  TASKSTORE_REQUIREMENTS("CON-4");
+  TASKSTORE_REQUIRE_CAPABILITY(multi_process);
+  // x due first, then y; z an hour later.
+  enqueue_here({make_task(0, 1), make_task(0, 0), make_task(0, 5)});
+  const std::string x = make_task(0, 1).id;
+  const std::string y = make_task(0, 0).id;
+  const std::string z = make_task(0, 5).id;
+  const Task fresh = make_task(1, 0);
+  // The other process's writes, each run when the test asks.
+  const auto claim = [x](BaseStorage& store, boost::asio::io_context& io) {
+    const auto task = sync_wait(io, store.dequeue(now()));
+    if (!task || task->id != x) throw std::runtime_error("the other process did not claim x");
+  };
+  const auto done = [x](BaseStorage& store, boost::asio::io_context& io) {
+    sync_wait(io, store.mark_done(x, TaskResult{.task_id = x, .value = to_bytes("42"),
+                                                .finished_at = now()}));
+  };
+  const auto fail = [y](BaseStorage& store, boost::asio::io_context& io) {
+    sync_wait(io, store.mark_failed(y, "boom", false));
+  };
+  const auto move_up = [z](BaseStorage& store, boost::asio::io_context& io) {
+    sync_wait(io, store.reschedule(z, now()));
+  };
+  const auto add = [fresh](BaseStorage& store, boost::asio::io_context& io) {
+    sync_wait(io, store.enqueue(fresh));
+  };
+  StoreProcess other(environment(), {claim, done, fail, move_up, add});
+
+  // Opened only now, after the fork; it reads every task before the other process writes.
+  boost::asio::io_context io;
+  const auto a = environment().open();
+  for (const std::string& id : {x, y, z, fresh.id}) sync_wait(io, a->get_task(id));
+  const auto status_of = [&](const std::string& id) {
+    const auto task = sync_wait(io, a->get_task(id));
+    return task ? std::string(to_string(task->status)) : std::string("(none)");
+  };
+
+  ASSERT_EQ(other.run(0), "");
+  EXPECT_EQ(status_of(x), "RUNNING") << "an open instance does not see another process's claim";
+  const auto next = sync_wait(io, a->dequeue(now()));
+  EXPECT_EQ(next ? next->id : "(nothing)", y) << "an open instance handed out a claimed task";
+  ASSERT_EQ(other.run(1), "");
+  EXPECT_EQ(status_of(x), "SUCCESS") << "an open instance does not see another process's mark_done";
+  EXPECT_TRUE(sync_wait(io, a->get_result(x)).has_value()) << "nor its result";
+  ASSERT_EQ(other.run(2), "");
+  EXPECT_EQ(status_of(y), "FAILED") << "an open instance does not see another process's mark_failed";
+  ASSERT_EQ(other.run(3), "");
+  const auto moved = sync_wait(io, a->dequeue(now()));
+  EXPECT_EQ(moved ? moved->id : "(nothing)", z)
+      << "an open instance's dequeue does not see another process's reschedule";
+  ASSERT_EQ(other.run(4), "");
+  EXPECT_EQ(status_of(fresh.id), "PENDING") << "an open instance does not see another process's enqueue";
 }
 
 INSTANTIATE_TEST_SUITE_P(Concurrency, ProcessRaceTest, ::testing::ValuesIn(registered_backends()),

@@ -1,4 +1,4 @@
-// Concurrency and asynchrony: CON-1, ASY-1.
+// Concurrency and asynchrony: CON-1, CON-4 (within one process), ASY-1.
 #include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <mutex>
@@ -82,6 +82,50 @@ TEST_P(ConcurrencyTest, ConcurrentWrites_OneInstance_AllTakeEffect) {
       }
     }
   }
+}
+
+TEST_P(ConcurrencyTest, TwoInstances_EachSeesTheOthersWritesAtOnce) {
+  TASKSTORE_REQUIREMENTS("CON-4");
+  TASKSTORE_REQUIRE_CAPABILITY(multi_process);
+  // A reads each task before B changes it, so an instance that keeps copies answers from
+  // a stale one; every later read through A must show B's write.
+  const auto other = open_another_instance();
+  BaseStorage& a = store();
+  BaseStorage& b = *other;
+  add_task("x", t0());
+  add_task("y", t0());
+  add_task("z", t0() + 1h);
+  for (const char* id : {"x", "y", "z", "new"}) run(a.get_task(id));
+  for (const char* id : {"x", "y"}) run(a.get_result(id));
+
+  const auto claimed = run(b.dequeue(t0()));
+  ASSERT_TRUE(claimed.has_value());
+  EXPECT_EQ(claimed->id, "x");
+  const auto x = run(a.get_task("x"));
+  EXPECT_TRUE(x && x->status == TaskStatus::RUNNING && x->attempts == 1)
+      << "A does not see B's claim of x: " << (x ? describe(*x) : "no task");
+  EXPECT_EQ(claim_id(t0()), "y") << "A handed out a task B had claimed";
+
+  run(b.mark_done("x", TaskResult{.task_id = "x", .value = to_bytes("42"), .finished_at = t0()}));
+  EXPECT_EQ(run(a.get_task("x"))->status, TaskStatus::SUCCESS) << "A does not see B's mark_done";
+  const auto result = run(a.get_result("x"));
+  EXPECT_TRUE(result && result->value == to_bytes("42")) << "A does not see B's result of x";
+
+  run(b.mark_failed("y", "boom", false));
+  EXPECT_EQ(run(a.get_task("y"))->status, TaskStatus::FAILED) << "A does not see B's mark_failed";
+  const auto failure = run(a.get_result("y"));
+  EXPECT_TRUE(failure && failure->error == "boom") << "A does not see the result B's mark_failed wrote";
+
+  run(b.reschedule("z", t0()));
+  EXPECT_EQ(run(a.get_task("z"))->eta, t0()) << "A does not see B's reschedule";
+  EXPECT_EQ(claim_id(t0()), "z") << "A's dequeue does not see B's reschedule";
+
+  run(b.enqueue(make_task("new", t0())));
+  EXPECT_TRUE(run(a.get_task("new")).has_value()) << "A does not see B's enqueue";
+  EXPECT_EQ(claim_id(t0()), "new") << "A's dequeue does not see B's enqueue";
+
+  run(b.purge_results(t0() + 1s));
+  EXPECT_FALSE(run(a.get_result("x")).has_value()) << "A still sees a result B purged";
 }
 
 TEST_P(ConcurrencyTest, Operations_ResumeOnTheCallersExecutor) {

@@ -106,6 +106,46 @@ TEST_P(DequeueTest, Dequeue_EarliestEtaFirst_TiesInEnqueueOrder) {
   EXPECT_EQ(drain(t0() + 1h), expected);
 }
 
+// Ids for many-way ties: enqueued in an order that is not their lexical order, nor its
+// reverse, nor their length order, so a store that breaks ties by id, by file name or by
+// a hash passes only by a 1-in-24! chance.
+std::vector<std::string> tie_ids() {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 24; ++i) {
+    const int n = (i * 37 + 11) % 101;  // a fixed permutation of 24 distinct numbers
+    ids.push_back("tie-" + std::string(static_cast<std::size_t>(n % 3), 'x') + std::to_string(n));
+  }
+  return ids;
+}
+
+TEST_P(DequeueTest, Dequeue_ManyWayTies_InEnqueueOrderWhateverTheIds) {
+  TASKSTORE_REQUIREMENTS("DEQ-4");
+  const std::vector<std::string> ids = tie_ids();
+  std::vector<std::string> sorted = ids;
+  std::sort(sorted.begin(), sorted.end());
+  ASSERT_NE(sorted, ids) << "the test's ids must not be enqueued in lexical order";
+  for (const std::string& id : ids) add_task(id, t0());
+  EXPECT_EQ(drain(t0()), ids) << "24 tasks due at one eta must come out in enqueue order";
+}
+
+TEST_P(DequeueTest, Dequeue_ManyWayTies_KeepEnqueueOrderAcrossReopen) {
+  TASKSTORE_REQUIREMENTS("DEQ-4");
+  TASKSTORE_REQUIRE_CAPABILITY(persistent);
+  // Two etas, their tasks enqueued interleaved: the reopened store must still know which
+  // of each eta's tasks came first.
+  const std::vector<std::string> ids = tie_ids();
+  std::vector<std::string> early;
+  std::vector<std::string> late;
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    (i % 2 == 0 ? late : early).push_back(ids[i]);
+    add_task(ids[i], i % 2 == 0 ? t0() : t0() - 1s);
+  }
+  reopen();
+  std::vector<std::string> expected = early;
+  expected.insert(expected.end(), late.begin(), late.end());
+  EXPECT_EQ(drain(t0()), expected) << "ties lost their enqueue order across a reopen";
+}
+
 TEST_P(DequeueTest, Dequeue_Claim_SetsRunningCountsAttemptAndStampsNow) {
   TASKSTORE_REQUIREMENTS("DEQ-5");
   Task original = make_task("claim");

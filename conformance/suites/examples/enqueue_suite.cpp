@@ -57,6 +57,9 @@ TEST_P(EnqueueTest, Enqueue_InvalidTask_ThrowsInvalidArgumentAndStoresNothing) {
       {"negative attempts", [](Task& t) { t.attempts = -2; }},
       {"negative retry delay", [](Task& t) { t.retry.delay = -1us; }},
       {"zero interval", [](Task& t) { t.schedule = IntervalSchedule{0us}; }},
+      {"status outside the enum", [](Task& t) { t.status = static_cast<TaskStatus>(9); }},
+      {"backoff outside the enum",
+       [](Task& t) { t.retry.backoff = static_cast<RetryPolicy::Backoff>(7); }},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.what);

@@ -18,8 +18,12 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "child_process.hpp"
 #include "exec_protocol.hpp"
@@ -52,6 +56,7 @@ def send(answer):
 
 if mode == "exit_at_start":
     sys.exit(4)
+held = []  # v2_reorder: get_task requests not answered yet
 for line in sys.stdin:
     request = json.loads(line)
     rid, op = request["id"], request["op"]
@@ -61,9 +66,10 @@ for line in sys.stdin:
             continue
         if mode == "hello_silent":
             time.sleep(3600)
+        v2 = mode.startswith("v2_")
         send({"id": rid, "ok": True, "result": {
-            "protocol": 2 if mode == "protocol2" else 1, "backend": "fake driver",
-            "capabilities": {"persistent": False, "multi_process": False}}})
+            "protocol": 3 if mode == "protocol3" else 2 if v2 else 1, "backend": "fake driver",
+            "capabilities": {"persistent": False, "multi_process": False, "concurrent": v2}}})
     elif op == "open":
         with open(marker + ".pids", "a") as f:
             f.write("%d\n" % os.getpid())
@@ -72,6 +78,18 @@ for line in sys.stdin:
                 f.write(str(os.getpid()))
         send({"id": rid, "ok": True, "result": {"store": 7}})
     elif op == "close":
+        send({"id": rid, "ok": True, "result": None})
+    elif op == "get_task" and mode == "v2_reorder":
+        # Answers nothing until four requests are in flight, then all four, last first.
+        held.append(request)
+        if len(held) == 4:
+            for r in reversed(held):
+                send({"id": r["id"], "ok": False, "error": {
+                    "type": "not_found", "message": "no task '%s'" % r["task_id"]}})
+            held = []
+    elif op == "get_task" and mode == "v2_hang" and request["task_id"] == "hang":
+        if first_time():
+            continue  # never answered; the requests after it are
         send({"id": rid, "ok": True, "result": None})
     elif op == "get_task":
         if mode == "hang" and first_time():
@@ -256,13 +274,66 @@ TEST_F(ExecBackendTest, ErrorAnswers_BecomeTheTypedErrors_WithTheDriversMessage)
 
 TEST_F(ExecBackendTest, Handshake_WrongProtocolVersion_FailsToOpen) {
   try {
-    exec_backend(command("protocol2"), options());
-    ADD_FAILURE() << "a driver speaking protocol 2 was accepted";
+    exec_backend(command("protocol3"), options());
+    ADD_FAILURE() << "a driver speaking protocol 3 was accepted";
   } catch (const StorageError& e) {
-    EXPECT_TRUE(contains(e.what(), "protocol version 2")) << e.what();
-    EXPECT_TRUE(contains(e.what(), "version 1")) << e.what();
+    EXPECT_TRUE(contains(e.what(), "protocol version 3")) << e.what();
+    EXPECT_TRUE(contains(e.what(), "versions 1 to 2")) << e.what();
     EXPECT_TRUE(contains(e.what(), "handshake")) << e.what();
   }
+}
+
+// The `get_task` calls of `ids`, each on its own thread at once, on store_; returns each
+// one's outcome: "not found: <message>", "none", or "error: <message>".
+std::map<std::string, std::string> get_tasks_at_once(BaseStorage& store,
+                                                     const std::vector<std::string>& ids) {
+  std::mutex mutex;
+  std::map<std::string, std::string> outcomes;
+  std::vector<std::thread> threads;
+  for (const std::string& id : ids) {
+    threads.emplace_back([&, id] {
+      boost::asio::io_context io;
+      std::string outcome;
+      try {
+        outcome = sync_wait(io, store.get_task(id)) ? "a task" : "none";
+      } catch (const NotFoundError& e) {
+        outcome = std::string("not found: ") + e.what();
+      } catch (const std::exception& e) {
+        outcome = std::string("error: ") + e.what();
+      }
+      const std::lock_guard lock(mutex);
+      outcomes[id] = outcome;
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  return outcomes;
+}
+
+TEST_F(ExecBackendTest, ConcurrentDriver_GetsRequestsInFlightTogether_AndAnswersMatchById) {
+  open("v2_reorder");
+  EXPECT_TRUE(backend_.capabilities.concurrent_calls)
+      << "a protocol 2 driver that declares 'concurrent' takes overlapping calls";
+  // The driver answers only once four requests are in flight, and then last first: each
+  // caller must still get the answer to its own request.
+  const auto outcomes = get_tasks_at_once(*store_, {"a", "b", "c", "d"});
+  for (const char* id : {"a", "b", "c", "d"}) {
+    EXPECT_EQ(outcomes.at(id), "not found: no task '" + std::string(id) + "'") << id;
+  }
+}
+
+TEST_F(ExecBackendTest, ConcurrentDriver_ARequestWithNoAnswer_TimesOutAndTheDriverRestarts) {
+  open("v2_hang", 2s);
+  const auto outcomes = get_tasks_at_once(*store_, {"hang", "x", "y"});
+  const std::string& lost = outcomes.at("hang");
+  EXPECT_TRUE(contains(lost, "no answer within 2 s to get_task of task 'hang'")) << lost;
+  EXPECT_TRUE(contains(lost, "a new one starts")) << lost;
+  for (const char* id : {"x", "y"}) {
+    // Answered at once, or failed with the driver that the lost answer brought down.
+    EXPECT_TRUE(outcomes.at(id) == "none" || contains(outcomes.at(id), "was killed"))
+        << id << ": " << outcomes.at(id);
+  }
+  EXPECT_FALSE(sync_wait(io_, store_->get_task("hang")).has_value())
+      << "the next request did not reach a fresh driver";
 }
 
 TEST_F(ExecBackendTest, Handshake_NotJson_FailsToOpen) {
@@ -309,7 +380,7 @@ TEST_F(ExecBackendTest, Name_AndCapabilities_ComeFromTheHandshake) {
   EXPECT_FALSE(backend_.capabilities.persistent);
   EXPECT_FALSE(backend_.capabilities.multi_process);
   EXPECT_FALSE(backend_.capabilities.concurrent_calls)
-      << "a v1 driver answers one request at a time: nothing it runs overlaps";
+      << "a driver without 'concurrent' answers one request at a time: nothing overlaps";
   EXPECT_EQ(environment_->open_with_clock([] { return Timestamp{}; }), nullptr)
       << "the driver does not declare 'clock'";
   EXPECT_FALSE(environment_->corrupt_task("x")) << "the driver does not declare 'corruptible'";

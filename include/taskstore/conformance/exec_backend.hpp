@@ -1,7 +1,7 @@
 #pragma once
 // The `exec` backend: a storage backend written in any language, run as a separate
 // program (the *driver*) that speaks a JSON-lines protocol on its standard input and
-// output (docs/driver-protocol.md, protocol version 1). The conformance suite tests it like
+// output (docs/driver-protocol.md, protocol version 2). The conformance suite tests it like
 // any other backend: `taskstore-conformance --backend exec:'python3 driver.py'`.
 //
 // How it runs:
@@ -32,8 +32,10 @@
 
 namespace taskstore::conformance {
 
-// The protocol version this kit speaks; the driver must answer `hello` with it.
-inline constexpr int kExecProtocolVersion = 1;
+// The protocol versions this kit speaks: it sends the newest in `hello`, and a driver
+// answers with the version it speaks, any from the oldest to the newest.
+inline constexpr int kExecProtocolVersion = 2;
+inline constexpr int kExecOldestProtocolVersion = 1;
 
 // The default of ExecOptions::timeout when TASKSTORE_EXEC_TIMEOUT is not set.
 inline constexpr std::chrono::milliseconds kDefaultExecTimeout{30'000};
@@ -52,7 +54,8 @@ struct ExecOptions {
 };
 
 // Starts the driver once (in this process) to read its handshake, and returns the
-// Backend: its capabilities `persistent` and `multi_process` are the driver's; its
+// Backend: its capabilities `persistent` and `multi_process` are the driver's, and
+// `concurrent_calls` holds for a protocol 2 driver that declares `concurrent`; its
 // environments support open_with_clock if the driver declares `clock`, and corrupt_task if
 // it declares `corruptible`. Throws std::invalid_argument for an empty command or a bad
 // TASKSTORE_EXEC_TIMEOUT, and StorageError (naming the command) if the driver can't be

@@ -1,17 +1,21 @@
 #pragma once
 // Worker processes racing for the tasks of one store: the helper behind the conformance
-// suite's multi-process claim tests (DEQ-7, CON-3), public so a backend author can run the
+// suite's multi-process tests (DEQ-7, CON-3, CON-4), public so a backend author can run the
 // same race on their own store, in their own tests or tools.
 //
 // The workers are forked from the calling process, not exec'd: a backend registered in a
 // test program exists only in that program, so each child opens its own instance through
 // the same StoreEnvironment (environment.open()).
 
+#include <boost/asio/io_context.hpp>
 #include <chrono>
+#include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "taskstore/conformance/registry.hpp"
+#include "taskstore/storage.hpp"
 #include "taskstore/task.hpp"
 #include "taskstore/time.hpp"
 
@@ -53,5 +57,31 @@ struct ClaimRaceReport {
 // refuse an instance opened by another process). Children leave with _exit. The call
 // returns once every child has ended; it never waits past options.timeout.
 ClaimRaceReport run_claim_race(StoreEnvironment& environment, const ClaimRaceOptions& options);
+
+// Another process that works on the store when told to: a test holds an instance open
+// while this process writes through its own, and checks what the open instance then sees
+// (CON-4). The process is forked in the constructor, before the caller opens anything, so
+// the caller may open instances (and start their threads) afterwards. The child opens its
+// instance at its first step and runs steps[i] each time run(i) asks.
+class StoreProcess {
+ public:
+  using Step = std::function<void(BaseStorage& store, boost::asio::io_context& io)>;
+
+  // Forks now: the caller must hold no open instance and run no other threads yet.
+  StoreProcess(StoreEnvironment& environment, std::vector<Step> steps,
+               std::chrono::seconds timeout = std::chrono::seconds(60));
+  // Ends the child (it closes its instance) and reaps it.
+  ~StoreProcess();
+  StoreProcess(const StoreProcess&) = delete;
+  StoreProcess& operator=(const StoreProcess&) = delete;
+
+  // Runs steps[i] in the child and waits until it returns. Returns "" if it did, else what
+  // went wrong: the step's error, the child's end, or no answer within the timeout.
+  std::string run(std::size_t i);
+
+ private:
+  struct Child;
+  std::unique_ptr<Child> child_;
+};
 
 }  // namespace taskstore::conformance

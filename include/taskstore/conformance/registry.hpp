@@ -21,9 +21,10 @@ struct Capabilities {
   bool multi_process = false;
   // The kit can have several operations in flight at once in one process (on one instance
   // or on several) and they really overlap. True for any C++ backend: the kit calls it from
-  // many threads. False for an exec driver that answers one request at a time (protocol
-  // v1): the tests whose point is overlap within a process (CON-1, CON-2, DEQ-6 and the
-  // threaded check of DEQ-7) then SKIP with this reason instead of passing unexercised.
+  // many threads. False for an exec driver that answers one request at a time (one that
+  // does not declare `concurrent`): the tests whose point is overlap within a process
+  // (CON-1, CON-2, DEQ-6 and the threaded check of DEQ-7) then SKIP with this reason
+  // instead of passing unexercised.
   bool concurrent_calls = true;
 };
 
