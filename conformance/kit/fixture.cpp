@@ -110,8 +110,18 @@ Task ConformanceTest::make_task(std::string id, Timestamp eta) {
 
 Task ConformanceTest::add_task(std::string id, Timestamp eta) {
   Task task = make_task(std::move(id), eta);
-  run(store().enqueue(task));
+  given("ENQ-1", "enqueue of '" + task.id + "'", store().enqueue(task));
   return task;
+}
+
+void ConformanceTest::fail_setup(const char* checked_by, const std::string& step,
+                                 const std::string& error) {
+  if (find_requirement(checked_by) == nullptr) {
+    ADD_FAILURE() << "setup step '" << step << "' names requirement '" << checked_by
+                  << "', which spec/requirements.md does not define";
+  }
+  RecordProperty(kSetupFailedProperty, std::string(checked_by) + "\t" + step + "\t" + error);
+  throw std::runtime_error("setup step " + step + " failed (" + checked_by + "): " + error);
 }
 
 Task ConformanceTest::must_get(const std::string& id) {

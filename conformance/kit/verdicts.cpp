@@ -4,6 +4,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "taskstore/conformance/fixture.hpp"
 #include "taskstore/conformance/requirements.hpp"
 
 namespace taskstore::conformance {
@@ -88,10 +89,12 @@ void VerdictCollector::OnTestEnd(const ::testing::TestInfo& info) {
   const ::testing::TestResult& result = *info.result();
   std::string requirements;
   std::string violated;
+  std::string setup_failed;
   for (int i = 0; i < result.test_property_count(); ++i) {
     const auto& property = result.GetTestProperty(i);
     if (std::string(property.key()) == "requirements") requirements = property.value();
     if (std::string(property.key()) == "violated") violated = property.value();
+    if (std::string(property.key()) == kSetupFailedProperty) setup_failed = property.value();
   }
   if (info.value_param() == nullptr) return;  // not a conformance test
   for (int i = 0; i < result.test_property_count(); ++i) {
@@ -101,6 +104,10 @@ void VerdictCollector::OnTestEnd(const ::testing::TestInfo& info) {
   const std::string backend = info.value_param();
   if (requirements.empty()) {
     unlabelled_.push_back(full_name(info) + " [" + backend + "]");
+    return;
+  }
+  if (!setup_failed.empty()) {
+    record_setup_failure(info, backend, split_ids(requirements), setup_failed);
     return;
   }
   // A failed test that says which requirements it found broken fails only those; the
@@ -119,6 +126,33 @@ void VerdictCollector::OnTestEnd(const ::testing::TestInfo& info) {
       if (cell.tests == 1) cell.skip_reason = skip_text(result);
     } else if (cell.verdict != Verdict::fail) {
       cell.verdict = Verdict::pass;
+    }
+  }
+}
+
+// A setup step failed (ConformanceTest::given): the step's own requirement fails, with
+// what went wrong; the test's requirements were not checked by it.
+void VerdictCollector::record_setup_failure(const ::testing::TestInfo& info,
+                                            const std::string& backend,
+                                            const std::vector<std::string>& checked,
+                                            const std::string& setup_failed) {
+  std::vector<std::string> parts;
+  std::stringstream in(setup_failed);
+  for (std::string part; std::getline(in, part, '\t');) parts.push_back(part);
+  parts.resize(3);
+  const std::string& step_requirement = parts[0];
+  VerdictCell& failed = cells_[{step_requirement, backend}];
+  failed.tests += 1;
+  failed.verdict = Verdict::fail;
+  failed.failures.push_back(full_name(info) + ": setup step " + parts[1] + " (" +
+                            step_requirement + ") failed: " + parts[2]);
+  for (const auto& id : checked) {
+    if (id == step_requirement) continue;
+    VerdictCell& cell = cells_[{id, backend}];
+    cell.tests += 1;
+    if (cell.tests == 1 || cell.skip_reason.empty()) {
+      cell.skip_reason = "not checked by " + full_name(info) + ": setup step " + parts[1] +
+                         " failed (see " + step_requirement + ")";
     }
   }
 }

@@ -3,7 +3,9 @@
 // writes them. A test contributes to every requirement it names (TASKSTORE_REQUIREMENTS):
 // a requirement fails on a backend if any of its tests failed there, passes if at least
 // one passed and none failed, and is skipped if all of its tests were skipped. A failed
-// test that recorded which requirements it found violated counts against those alone.
+// test that recorded which requirements it found violated counts against those alone; one
+// whose setup step failed (ConformanceTest::given) counts against that step's requirement
+// and leaves its own unchecked.
 
 #include <gtest/gtest.h>
 
@@ -35,6 +37,10 @@ class VerdictCollector : public ::testing::EmptyTestEventListener {
   const std::vector<std::string>& unlabelled_tests() const { return unlabelled_; }
 
  private:
+  void record_setup_failure(const ::testing::TestInfo& info, const std::string& backend,
+                            const std::vector<std::string>& checked,
+                            const std::string& setup_failed);
+
   std::map<std::pair<std::string, std::string>, VerdictCell> cells_;
   std::vector<std::string> unlabelled_;
 };

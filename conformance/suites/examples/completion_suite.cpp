@@ -18,7 +18,7 @@ class CompletionTest : public ConformanceTest {
   // A task with a result finished at `finished_at`.
   void add_finished(const std::string& id, Timestamp finished_at) {
     add_task(id);
-    run(store().mark_done(id, success(id, finished_at)));
+    given("DONE-1", "mark_done of '" + id + "'", store().mark_done(id, success(id, finished_at)));
   }
 };
 
@@ -130,7 +130,8 @@ TEST_P(CompletionTest, Purge_KeepsTasks) {
   TASKSTORE_REQUIREMENTS("PUR-3");
   add_finished("done", t0());
   add_task("failed");
-  run(store().mark_failed("failed", "gave up", false));
+  given("FAIL-3", "mark_failed of 'failed' for good",
+        store().mark_failed("failed", "gave up", false));
   EXPECT_EQ(run(store().purge_results(t0() + 24h * 365)), 2u);
   EXPECT_EQ(must_get("done").status, TaskStatus::SUCCESS);
   const Task failed = must_get("failed");

@@ -77,9 +77,10 @@ TEST_P(DequeueTest, Dequeue_NothingDue_ReturnsEmpty) {
   EXPECT_FALSE(run(store().dequeue(t0())).has_value()) << "empty store returned a task";
   add_task("future", t0() + 1h);
   add_task("failed");
-  run(store().mark_failed("failed", "boom", false));
+  given("FAIL-3", "mark_failed of 'failed' for good", store().mark_failed("failed", "boom", false));
   add_task("done");
-  run(store().mark_done("done", TaskResult{.task_id = "done", .finished_at = t0()}));
+  given("DONE-1", "mark_done of 'done'",
+        store().mark_done("done", TaskResult{.task_id = "done", .finished_at = t0()}));
   EXPECT_FALSE(run(store().dequeue(t0())).has_value())
       << "returned a task that is not due or not PENDING";
 }
@@ -212,10 +213,12 @@ TEST_P(DequeueTest, Dequeue_TasksInOtherStates_NeverBlockDueTasks) {
   add_task("retrying", t0() - 3s);
   add_task("succeeded", t0() - 2s);
   add_task("failed", t0() - 1s);
-  ASSERT_EQ(claim_id(t0() - 4s), "running");
-  run(store().mark_failed("retrying", "try again"));
-  run(store().mark_done("succeeded", TaskResult{.task_id = "succeeded", .finished_at = t0()}));
-  run(store().mark_failed("failed", "gave up", false));
+  given("RUN-1", "mark_running of 'running'", store().mark_running("running"));
+  given("FAIL-1", "mark_failed of 'retrying'", store().mark_failed("retrying", "try again"));
+  given("DONE-1", "mark_done of 'succeeded'",
+        store().mark_done("succeeded", TaskResult{.task_id = "succeeded", .finished_at = t0()}));
+  given("FAIL-3", "mark_failed of 'failed' for good",
+        store().mark_failed("failed", "gave up", false));
   add_task("due", t0());
   const auto task = run(store().dequeue(t0()));
   ASSERT_TRUE(task.has_value()) << "a due task was hidden behind tasks in other states";

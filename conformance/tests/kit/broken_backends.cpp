@@ -1,7 +1,8 @@
 #include "broken_backends.hpp"
 
-#include "taskstore/storage_wrapper.hpp"
+#include "taskstore/errors.hpp"
 #include "taskstore/memory_storage.hpp"
+#include "taskstore/storage_wrapper.hpp"
 
 namespace taskstore::conformance::selftest {
 
@@ -33,6 +34,15 @@ class StrictEtaBoundary final : public ForwardingStorage {
  public:
   Awaitable<std::optional<Task>> dequeue(Timestamp now) override {
     return target().dequeue(now - 1us);
+  }
+};
+
+class RefusesFinalFailure final : public ForwardingStorage {
+ public:
+  Awaitable<void> mark_failed(std::string id, std::string error, bool will_retry) override {
+    if (!will_retry) throw StorageError("mark_failed of task '" + id + "': refused on purpose");
+    auto op = target().mark_failed(std::move(id), std::move(error), will_retry);
+    co_await std::move(op);
   }
 };
 
@@ -68,7 +78,8 @@ BackendScheme scheme(std::string name, std::string help) {
 std::vector<BackendScheme> broken_schemes() {
   return {scheme<FailsInsteadOfRetrying>("broken_mark_failed", "breaks FAIL-1"),
           scheme<PurgesAtTheCutoff>("broken_purge", "breaks PUR-2"),
-          scheme<StrictEtaBoundary>("broken_eta_boundary", "breaks DEQ-3")};
+          scheme<StrictEtaBoundary>("broken_eta_boundary", "breaks DEQ-3"),
+          scheme<RefusesFinalFailure>("broken_final_failure", "breaks FAIL-3")};
 }
 
 }  // namespace taskstore::conformance::selftest

@@ -66,7 +66,7 @@ class SelfTest : public ::testing::Test {
     run_ = new CommandRun(run_command(
         std::string(TASKSTORE_SELFTEST_RUNNER) +
         " --backend memory --backend broken_mark_failed"
-        " --backend broken_purge --backend broken_eta_boundary"
+        " --backend broken_purge --backend broken_eta_boundary --backend broken_final_failure"
         " --report tsv=" + report_->string() + " --report junit=" + report_path("xml").string() +
         " --report json=" + report_path("json").string() +
         " --report markdown=" + report_path("md").string()));
@@ -134,6 +134,42 @@ TEST_F(SelfTest, DequeueThatMissesEtaEqualNow_IsCaughtAsDeq3) {
   expect_caught("DEQ-3", "broken_eta_boundary");
 }
 
+// One root cause, one failing ID: DEQ-2, DEQ-8 and PUR-3 use mark_failed(..., false) only
+// to set up the state they check, so its failure is FAIL-3's, never theirs.
+TEST_F(SelfTest, SetupStepThatFails_FailsItsOwnRequirementOnly) {
+  expect_caught("FAIL-3", "broken_final_failure");
+  const std::string& message = cell("FAIL-3", "broken_final_failure").message;
+  EXPECT_NE(message.find("Dequeue_NothingDue_ReturnsEmpty/broken_final_failure: setup step "
+                         "mark_failed of 'failed' for good (FAIL-3) failed"),
+            std::string::npos)
+      << message;
+  for (const char* id : {"DEQ-2", "DEQ-8", "PUR-3"}) {
+    EXPECT_NE(cell(id, "broken_final_failure").verdict, "FAIL")
+        << id << " failed for a setup step: " << cell(id, "broken_final_failure").message;
+  }
+}
+
+// Where no other test checks a requirement, its test whose setup failed leaves it SKIP,
+// saying which step failed and which requirement that is.
+TEST(ConformanceProgram, SetupStepThatFails_LeavesTheRequirementNotCheckedWithTheReason) {
+  const fs::path report = fs::temp_directory_path() /
+                          ("taskstore-setup-" + std::to_string(::getpid()) + ".tsv");
+  const CommandRun run = run_command(std::string(TASKSTORE_SELFTEST_RUNNER) +
+                                     " --backend broken_final_failure --filter PUR-3"
+                                     " --gtest_filter='*CompletionTest*' --report tsv=" +
+                                     report.string());
+  const auto cells = read_tsv(report);
+  fs::remove(report);
+  const auto purge = cells.find({"PUR-3", "broken_final_failure"});
+  ASSERT_NE(purge, cells.end()) << run.output;
+  EXPECT_EQ(purge->second.verdict, "SKIP") << run.output;
+  EXPECT_NE(purge->second.message.find("not checked by Backends/CompletionTest.Purge_KeepsTasks/"
+                                       "broken_final_failure: setup step mark_failed of 'failed' "
+                                       "for good failed (see FAIL-3)"),
+            std::string::npos)
+      << purge->second.message;
+}
+
 TEST_F(SelfTest, BrokenBackends_StillPassWhatTheyDoNotBreak) {
   EXPECT_EQ(cell("RES-2", "broken_mark_failed").verdict, "PASS");
   EXPECT_EQ(cell("FAIL-1", "broken_purge").verdict, "PASS");
@@ -168,7 +204,7 @@ TEST_F(SelfTest, JunitReport_HasATestcasePerRequirementAndBackend_WithTheFailure
 TEST_F(SelfTest, JsonReport_HoldsEveryVerdictAndTheSummary) {
   const auto doc = nlohmann::json::parse(read_file(report_path("json")));
   EXPECT_EQ(doc["tool"], "taskstore-conformance");
-  EXPECT_EQ(doc["backends"].size(), 4u);
+  EXPECT_EQ(doc["backends"].size(), 5u);
   EXPECT_GE(doc["summary"]["failed"].get<int>(), 3);
   bool found = false;
   for (const auto& requirement : doc["requirements"]) {

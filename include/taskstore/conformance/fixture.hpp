@@ -41,6 +41,10 @@ class BackendTest : public ::testing::TestWithParam<Backend> {
   bool set_up_ = false;
 };
 
+// The googletest property a failed setup step leaves (ConformanceTest::given): the
+// requirement its operation is about, the step, and the error, separated by tabs.
+inline constexpr const char* kSetupFailedProperty = "setup_failed";
+
 class ConformanceTest : public BackendTest {
  protected:
   void SetUpBackend() override;
@@ -60,11 +64,35 @@ class ConformanceTest : public BackendTest {
     return sync_wait(io_, std::move(op));
   }
 
+  // Runs a setup step: an operation the test needs only to reach the state it checks,
+  // whose own rules requirement `checked_by` states ("FAIL-3" for mark_failed(..., false)).
+  // If the step throws, the test stops there; the report shows the test's requirements as
+  // "not checked: setup step <step> failed (see <checked_by>)" and counts the failure
+  // against `checked_by` alone, so one broken operation fails one requirement, not every
+  // test that happens to use it:
+  //   given("FAIL-3", "mark_failed of 'x'", store().mark_failed("x", "gave up", false));
+  // (An operation that throws before it returns its awaitable, rather than when awaited,
+  // escapes this and fails the test as any other error does.)
+  template <typename T>
+  T given(const char* checked_by, const std::string& step, Awaitable<T> op) {
+    try {
+      return run(std::move(op));
+    } catch (const std::exception& e) {
+      fail_setup(checked_by, step, e.what());
+    }
+  }
+  // What a setup step must have led to: if `holds` is false, the step counts as failed
+  // with `what` as its error, as in given().
+  void given_that(bool holds, const char* checked_by, const std::string& step,
+                  const std::string& what) {
+    if (!holds) fail_setup(checked_by, step, what);
+  }
+
   // A fixed instant all tests measure from, so etas and cutoffs are exact.
   static Timestamp t0();
   // A valid PENDING task with the given id, due at `eta`, stamped at t0().
   static Task make_task(std::string id, Timestamp eta = t0());
-  // Enqueues make_task(id, eta) and returns the task as given.
+  // Enqueues make_task(id, eta) and returns the task as given (a setup step of ENQ-1).
   Task add_task(std::string id, Timestamp eta = t0());
   // The stored task, failing the test (with a thrown exception) if it is missing.
   Task must_get(const std::string& id);
@@ -76,6 +104,9 @@ class ConformanceTest : public BackendTest {
   boost::asio::io_context io_;
 
  private:
+  [[noreturn]] static void fail_setup(const char* checked_by, const std::string& step,
+                                      const std::string& error);
+
   std::unique_ptr<StoreEnvironment> environment_;
   std::shared_ptr<BaseStorage> store_;
 };
