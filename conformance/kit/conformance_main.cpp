@@ -11,6 +11,7 @@
 #include <utility>
 #include <variant>
 
+#include "taskstore/conformance/environment_helpers.hpp"
 #include "taskstore/conformance/exec_backend.hpp"
 #include "taskstore/conformance/requirements.hpp"
 #include "taskstore/conformance/suite.hpp"
@@ -27,27 +28,6 @@ namespace {
 constexpr int kExitPassed = 0;
 constexpr int kExitFailed = 1;
 constexpr int kExitUsage = 2;
-
-// A fresh private directory for default stores, removed when the run ends.
-class ScratchDirectory {
- public:
-  ScratchDirectory() {
-    std::string pattern = (fs::temp_directory_path() / "taskstore-conformance-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) {
-      throw std::runtime_error("cannot create a temporary directory from " + pattern + ": " +
-                               std::generic_category().message(errno));
-    }
-    path_ = pattern;
-  }
-  ~ScratchDirectory() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
 
 // What the command line asked for, checked: parse_command_line's result.
 struct CommandLine {
@@ -208,11 +188,12 @@ std::variant<CommandLine, int> parse_command_line(int argc, char** argv,
 // that can't be made.
 std::vector<std::string> register_backends(const CommandLine& cli,
                                            const std::vector<BackendScheme>& schemes,
-                                           std::unique_ptr<ScratchDirectory>& scratch) {
+                                           std::unique_ptr<TemporaryDirectory>& scratch) {
   clear_registered_backends();
   std::vector<Backend> backends;
   if (cli.backends.empty()) {
-    scratch = std::make_unique<ScratchDirectory>();
+    // A fresh private directory for default stores, removed when the run ends.
+    scratch = std::make_unique<TemporaryDirectory>("taskstore-conformance");
     for (const auto& scheme : schemes) {
       if (const auto arg = scheme.default_arg ? scheme.default_arg(scratch->path())
                                               : std::nullopt) {
@@ -233,7 +214,7 @@ std::vector<std::string> register_backends(const CommandLine& cli,
 // Runs every registered test under googletest, prints the requirement x backend table,
 // writes the reports and returns the exit code.
 int run_suites(const CommandLine& cli, char* argv0, const std::vector<std::string>& backend_names,
-               const ScratchDirectory* scratch) {
+               const TemporaryDirectory* scratch) {
   std::vector<std::string> gtest_storage{argv0};
   if (cli.repeat > 1) gtest_storage.push_back("--gtest_repeat=" + std::to_string(cli.repeat));
   bool filtered = false;
@@ -284,7 +265,7 @@ int conformance_main(int argc, char** argv, std::vector<BackendScheme> schemes) 
   const CommandLine& cli = std::get<CommandLine>(parsed);
   // Set before any backend is made: the exec backend reads its timeout from it.
   set_suite_config(cli.config);
-  std::unique_ptr<ScratchDirectory> scratch;
+  std::unique_ptr<TemporaryDirectory> scratch;
   std::vector<std::string> backend_names;
   try {
     backend_names = register_backends(cli, schemes, scratch);

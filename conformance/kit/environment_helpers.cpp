@@ -3,8 +3,38 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <stdexcept>
 #include <system_error>
+
+#include "taskstore/errors.hpp"
+
+namespace taskstore::conformance {
+
+namespace fs = std::filesystem;
+
+TemporaryDirectory::TemporaryDirectory(std::string_view prefix, const fs::path& parent)
+    : creator_(::getpid()) {
+  std::error_code error;
+  const fs::path base = parent.empty() ? fs::temp_directory_path(error) : parent;
+  if (!error) fs::create_directories(base, error);
+  if (error) {
+    throw StorageError("cannot make a temporary directory under '" + base.string() +
+                       "': " + error.message());
+  }
+  std::string pattern = (base / (std::string(prefix) + "-XXXXXX")).string();
+  if (::mkdtemp(pattern.data()) == nullptr) {
+    throw StorageError("cannot make a temporary directory from '" + pattern +
+                       "': " + std::generic_category().message(errno));
+  }
+  path_ = pattern;
+}
+
+TemporaryDirectory::~TemporaryDirectory() {
+  if (::getpid() == creator_) detail::remove_quietly(path_);
+}
+
+}  // namespace taskstore::conformance
 
 namespace taskstore::conformance::detail {
 
