@@ -225,8 +225,13 @@ void Connection::ensure_driver(std::unique_lock<std::mutex>& lock, const std::st
   // nothing else can be in flight on it (the lock is held throughout).
   for (auto& [id, handle] : handles_) {
     if (handle.generation == generation_) continue;
-    handle.driver_handle = open_on_driver(lock, handle.directory, context + ": reopening");
-    handle.generation = generation_;
+    try {
+      handle.driver_handle = open_on_driver(lock, handle.directory, context + ": reopening");
+      handle.generation = generation_;
+    } catch (const std::exception&) {
+      if (!driver_) throw;  // the new driver died too: this request fails, saying why
+      // Left stale: the store's own next call opens it again and reports its own error.
+    }
   }
   flight_ = std::make_shared<Flight>();
   flight_->driver = driver_;
@@ -271,16 +276,22 @@ Json Connection::exchange_in_flight(std::unique_lock<std::mutex>& lock, Json req
 
   lock.unlock();
   DriverProcess::Io written = DriverProcess::Io::ok;
-  {
-    const std::lock_guard write_lock(write_mutex_);
+  try {
+    const std::lock_guard write_lock(flight->write_mutex);
     written = flight->driver->write_line(line, deadline);
+  } catch (...) {
+    lock.lock();  // a line may be half written: the driver's input is no longer framed
+    fail_flight(*flight, "writing " + context + " failed");
+    throw;
   }
   lock.lock();
   if (written == DriverProcess::Io::timed_out) {
     fail_flight(*flight, "the driver did not read " + context + " within " +
                              show_duration(timeout_));
-  } else if (written != DriverProcess::Io::ok) {
-    fail_flight(*flight, "the driver no longer reads its input (" + context + ")");
+  } else if (written != DriverProcess::Io::ok && !flight->failed) {
+    fail_flight(*flight, "the driver no longer reads its input (it " +
+                             flight->driver->wait_for_exit(std::min(deadline, steady_now() + 2s)) +
+                             ")");
   }
   for (;;) {
     if (slot.reply) break;
@@ -306,7 +317,15 @@ void Connection::read_one_answer(std::unique_lock<std::mutex>& lock,
   const std::shared_ptr<DriverProcess> driver = flight->driver;
   lock.unlock();
   std::string line;
-  const DriverProcess::Io got = driver->read_line(line, deadline);
+  DriverProcess::Io got = DriverProcess::Io::ok;
+  try {
+    got = driver->read_line(line, deadline);
+  } catch (...) {
+    lock.lock();
+    flight->reading = false;
+    fail_flight(*flight, "reading the driver's answers failed");
+    throw;
+  }
   lock.lock();
   flight->reading = false;
   answered_.notify_all();  // someone else may have to read now
@@ -417,23 +436,58 @@ void Connection::close_store(std::uint64_t handle) noexcept {
   }
 }
 
+// The entry of `handle`, open on the current driver: starts a driver if none runs and
+// reopens the store on it if it was opened on an earlier one. On a concurrent driver the
+// reopen lets go of the lock, so everything is looked at again after it; one call reopens a
+// store while the others that need it wait.
+std::map<std::uint64_t, Connection::StoreHandle>::iterator Connection::current_handle(
+    std::unique_lock<std::mutex>& lock, std::uint64_t handle, const RequestSubject& subject,
+    bool on_pool) {
+  for (;;) {
+    auto it = handles_.find(handle);
+    if (it == handles_.end()) {
+      throw StorageError(show_subject(subject) + ": the exec store was closed");
+    }
+    ensure_driver(lock, show_subject(subject), on_pool);
+    it = handles_.find(handle);  // a reopen of every store may have come and gone
+    if (it == handles_.end()) {
+      throw StorageError(show_subject(subject) + ": the exec store was closed");
+    }
+    if (it->second.generation == generation_) return it;
+    if (it->second.reopening) {
+      answered_.wait(lock);
+      continue;
+    }
+    it->second.reopening = true;
+    const std::uint64_t generation = generation_;
+    const std::filesystem::path directory = it->second.directory;
+    Json reopened;
+    try {
+      reopened = open_on_driver(lock, directory, show_subject(subject) + ": reopening the store");
+    } catch (...) {
+      if (const auto again = handles_.find(handle); again != handles_.end()) {
+        again->second.reopening = false;
+      }
+      answered_.notify_all();
+      throw;
+    }
+    it = handles_.find(handle);
+    if (it != handles_.end()) {
+      it->second.reopening = false;
+      if (driver_ && generation_ == generation) {
+        it->second.driver_handle = std::move(reopened);
+        it->second.generation = generation;
+      }
+    }
+    answered_.notify_all();
+  }
+}
+
 Json Connection::call(std::uint64_t handle, const RequestSubject& subject, Json body, bool on_pool,
                       std::string* context) {
   std::unique_lock lock(io_mutex_);
-  if (!handles_.contains(handle)) {
-    throw StorageError(show_subject(subject) + ": the exec store was closed");
-  }
-  ensure_driver(lock, show_subject(subject), on_pool);
-  // ensure_driver may have let go of the lock while it reopened stores: look again.
-  const auto it = handles_.find(handle);
-  if (it == handles_.end()) {
-    throw StorageError(show_subject(subject) + ": the exec store was closed");
-  }
-  if (it->second.generation != generation_) {
-    it->second.driver_handle =
-        open_on_driver(lock, it->second.directory, show_subject(subject) + ": reopening the store");
-    it->second.generation = generation_;
-  }
+  const auto it = current_handle(lock, handle, subject, on_pool);
+  // The lock is held from here to the request's dispatch: the driver and the entry stay.
   const std::uint64_t id = next_request_++;
   body["id"] = id;
   body["store"] = it->second.driver_handle;
@@ -449,9 +503,10 @@ boost::asio::thread_pool::executor_type Connection::retain_pool() {
     concurrent = handshake_ && handshake_->concurrent;
   }
   const std::lock_guard lock(pool_mutex_);
-  if (pool_users_++ == 0) {
+  if (pool_users_ == 0) {
     pool_ = std::make_unique<boost::asio::thread_pool>(concurrent ? kConcurrentCalls : 1);
   }
+  ++pool_users_;
   return pool_->get_executor();
 }
 
@@ -463,7 +518,12 @@ void Connection::release_pool() noexcept {
     // cleanly first (no instance is open, so it is idle). The next open starts another.
     const std::lock_guard io_lock(io_mutex_);
     if (driver_ && driver_spawned_on_pool_) {
+      // No write may be under way while the driver's input closes (none should be: no
+      // instance is open).
+      std::unique_lock<std::mutex> write_lock;
+      if (flight_) write_lock = std::unique_lock(flight_->write_mutex);
       driver_->stop(steady_now() + std::min<std::chrono::milliseconds>(timeout_, 5s));
+      write_lock = {};
       driver_.reset();
       flight_.reset();
     }

@@ -85,6 +85,7 @@ class Connection {
     std::filesystem::path directory;
     std::uint64_t generation = 0;  // the driver it was opened on (0: none yet)
     Json driver_handle;
+    bool reopening = false;  // a call is opening it on a new driver (others wait for it)
   };
 
   // A request waiting for its answer from a concurrent driver.
@@ -96,6 +97,7 @@ class Connection {
   // the driver's output and hands each answer to its slot; the others wait to be woken.
   struct Flight {
     std::shared_ptr<DriverProcess> driver;
+    std::mutex write_mutex;  // one request line at a time on the driver's input
     std::map<std::uint64_t, Slot*> pending;
     bool reading = false;
     bool failed = false;
@@ -116,6 +118,9 @@ class Connection {
   [[noreturn]] void fail_and_kill(const std::string& context, const std::string& what);
   Json open_on_driver(std::unique_lock<std::mutex>& lock, const std::filesystem::path& directory,
                       const std::string& context);
+  std::map<std::uint64_t, StoreHandle>::iterator current_handle(
+      std::unique_lock<std::mutex>& lock, std::uint64_t handle, const RequestSubject& subject,
+      bool on_pool);
   std::string request_context(std::uint64_t id, const RequestSubject& subject) const;
 
   const std::string command_;
@@ -125,8 +130,7 @@ class Connection {
   std::mutex io_mutex_;
   std::shared_ptr<DriverProcess> driver_;
   std::shared_ptr<Flight> flight_;  // set while a concurrent driver runs
-  std::condition_variable answered_;
-  std::mutex write_mutex_;  // one request line at a time on a concurrent driver's input
+  std::condition_variable answered_;  // an answer arrived, a flight failed, or a reopen ended
   bool driver_spawned_on_pool_ = false;
   bool probing_ = false;  // in handshake(): a failure is final, no restart follows
   std::uint64_t generation_ = 0;

@@ -93,7 +93,12 @@ class ExecStorage final : public BaseStorage {
               std::optional<Clock> clock)
       : connection_(std::move(connection)), clock_(std::move(clock)) {
     handle_ = connection_->open_store(directory);
-    executor_.emplace(connection_->retain_pool());
+    try {
+      executor_.emplace(connection_->retain_pool());
+    } catch (...) {
+      connection_->close_store(handle_);
+      throw;
+    }
   }
 
   ~ExecStorage() override {
