@@ -372,7 +372,6 @@ CrashRunReport run_crash_cycles(StoreEnvironment& environment, const CrashRunOpt
   };
   // The store exists before the first child opens it, as a deployed one would.
   if (!with_store("before the first cycle: ", [](BaseStorage&, boost::asio::io_context&) {})) {
-    report.before_first_kill = true;
     return report;
   }
   bool any_kill = false;
@@ -395,7 +394,6 @@ CrashRunReport run_crash_cycles(StoreEnvironment& environment, const CrashRunOpt
 
     bool killed = false;
     const auto kill_child = [&] {
-      if (!any_kill && !report.violations.empty()) report.before_first_kill = true;
       any_kill = true;
       child.kill();
       killed = true;
@@ -422,7 +420,12 @@ CrashRunReport run_crash_cycles(StoreEnvironment& environment, const CrashRunOpt
         in_flight = detail::decode_op(std::string_view(line).substr(2));
         if (!in_flight) report.violations.push_back(context + "bad report line '" + line + "'");
       } else if (line.starts_with("A ") && in_flight) {
+        const bool first_finding = report.violations.empty();
         history.acknowledge(*in_flight, line.substr(2), context);
+        // A wrong answer while nothing has crashed yet: not a crash-consistency finding.
+        if (first_finding && !any_kill && !report.violations.empty()) {
+          report.before_first_kill = true;
+        }
         in_flight.reset();
         ++acknowledged;
       } else if (line.starts_with("E ")) {
@@ -449,7 +452,6 @@ CrashRunReport run_crash_cycles(StoreEnvironment& environment, const CrashRunOpt
           (child_error.empty() ? "" : ": " + child_error));
     }
     report.acknowledged += acknowledged;
-    if (!any_kill && !report.violations.empty()) report.before_first_kill = true;
     if (!report.violations.empty()) break;
 
     if (in_flight) ++report.cut_short;

@@ -120,6 +120,8 @@ void ConformanceTest::fail_setup(const char* checked_by, const std::string& step
     ADD_FAILURE() << "setup step '" << step << "' names requirement '" << checked_by
                   << "', which spec/requirements.md does not define";
   }
+  // Whatever the test had already found wrong stays its own failure (see verdicts.cpp).
+  if (HasFailure()) RecordProperty(kFailedBeforeSetupProperty, "1");
   RecordProperty(kSetupFailedProperty, std::string(checked_by) + "\t" + step + "\t" + error);
   throw std::runtime_error("setup step " + step + " failed (" + checked_by + "): " + error);
 }
@@ -141,7 +143,7 @@ const char* capability_meaning(std::string_view flag) {
   if (flag == "persistent") return "its data survives closing every instance and reopening";
   if (flag == "multi_process") return "several instances may share one store at once";
   if (flag == "concurrent_calls") {
-    return "several calls in flight at once in one process really overlap; an exec driver of "
+    return "several calls in flight at once in one process really overlap; an exec driver "
            "without 'concurrent' answers one request at a time";
   }
   return "see Capabilities in taskstore/conformance/registry.hpp";

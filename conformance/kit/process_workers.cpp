@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -273,6 +274,7 @@ struct StoreProcess::Child {
   std::unique_ptr<LineReader> answers;
   std::optional<ChildProcess> process;
   std::chrono::seconds timeout;
+  std::string broken;  // set once a step went unanswered: later answers can't be matched
 };
 
 StoreProcess::StoreProcess(StoreEnvironment& environment, std::vector<Step> steps,
@@ -319,9 +321,24 @@ StoreProcess::~StoreProcess() {
 std::string StoreProcess::run(std::size_t i) {
   const std::string step = "step " + std::to_string(i) + " in process " +
                            std::to_string(child_->process->pid());
-  if (!write_line(child_->commands.get(), std::to_string(i))) {
-    return step + ": the process is gone";
+  if (!child_->broken.empty()) return step + ": " + child_->broken;
+  bool written = false;
+  {
+    // A child that has ended must not take the test program with it through SIGPIPE.
+    sigset_t pipe_signal;
+    sigset_t old;
+    sigemptyset(&pipe_signal);
+    sigaddset(&pipe_signal, SIGPIPE);
+    ::pthread_sigmask(SIG_BLOCK, &pipe_signal, &old);
+    written = write_line(child_->commands.get(), std::to_string(i));
+    if (!written) {
+      const timespec zero{0, 0};
+      while (::sigtimedwait(&pipe_signal, nullptr, &zero) < 0 && errno == EINTR) {
+      }
+    }
+    ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
   }
+  if (!written) return step + ": the process is gone";
   std::string line;
   switch (child_->answers->next(line, std::chrono::steady_clock::now() + child_->timeout)) {
     case LineReader::Status::line:
@@ -332,6 +349,9 @@ std::string StoreProcess::run(std::size_t i) {
     case LineReader::Status::timed_out:
       break;
   }
+  child_->broken = "an earlier step got no answer within " +
+                   std::to_string(child_->timeout.count()) + " s, so the process was killed";
+  child_->process->kill();
   return step + ": no answer within " + std::to_string(child_->timeout.count()) + " s";
 }
 

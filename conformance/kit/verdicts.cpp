@@ -90,11 +90,13 @@ void VerdictCollector::OnTestEnd(const ::testing::TestInfo& info) {
   std::string requirements;
   std::string violated;
   std::string setup_failed;
+  bool failed_before_setup = false;
   for (int i = 0; i < result.test_property_count(); ++i) {
     const auto& property = result.GetTestProperty(i);
     if (std::string(property.key()) == "requirements") requirements = property.value();
     if (std::string(property.key()) == "violated") violated = property.value();
     if (std::string(property.key()) == kSetupFailedProperty) setup_failed = property.value();
+    if (std::string(property.key()) == kFailedBeforeSetupProperty) failed_before_setup = true;
   }
   if (info.value_param() == nullptr) return;  // not a conformance test
   for (int i = 0; i < result.test_property_count(); ++i) {
@@ -107,8 +109,13 @@ void VerdictCollector::OnTestEnd(const ::testing::TestInfo& info) {
     return;
   }
   if (!setup_failed.empty()) {
-    record_setup_failure(info, backend, split_ids(requirements), setup_failed);
-    return;
+    // The step's own requirement fails. The test's requirements are not checked, unless
+    // it had found something wrong before the step: that stays a failure of theirs.
+    record_setup_failure(info, backend,
+                         failed_before_setup ? std::vector<std::string>{}
+                                             : split_ids(requirements),
+                         setup_failed);
+    if (!failed_before_setup) return;
   }
   // A failed test that says which requirements it found broken fails only those; the
   // others it names get no verdict from it (see record_violated_requirements).
@@ -136,10 +143,15 @@ void VerdictCollector::record_setup_failure(const ::testing::TestInfo& info,
                                             const std::string& backend,
                                             const std::vector<std::string>& checked,
                                             const std::string& setup_failed) {
+  // requirement \t step \t error (the error may hold tabs of its own).
   std::vector<std::string> parts;
-  std::stringstream in(setup_failed);
-  for (std::string part; std::getline(in, part, '\t');) parts.push_back(part);
-  parts.resize(3);
+  std::string::size_type start = 0;
+  for (int field = 0; field < 2; ++field) {
+    const auto tab = setup_failed.find('\t', start);
+    parts.push_back(setup_failed.substr(start, tab - start));
+    start = tab == std::string::npos ? setup_failed.size() : tab + 1;
+  }
+  parts.push_back(setup_failed.substr(start));
   const std::string& step_requirement = parts[0];
   VerdictCell& failed = cells_[{step_requirement, backend}];
   failed.tests += 1;

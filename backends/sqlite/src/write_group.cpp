@@ -68,7 +68,13 @@ void commit_write_group(Connection& connection, std::span<WriteOperation* const>
     });
   } catch (...) {
     // Locked for good, or BEGIN/COMMIT failed: nothing the group did is durable.
-    internal::fail_unfinished(group, internal::sql_group_error<WriteOperation>);
+    // The backend named the operation itself (before BEGIN and COMMIT) if it was the only
+    // one left in the group.
+    std::size_t live = 0;
+    for (bool skip : excluded) live += skip ? 0 : 1;
+    internal::fail_unfinished(group, [live](const WriteOperation& operation, std::size_t sharing) {
+      return internal::sql_group_error(operation, sharing, live == 1);
+    });
   }
 }
 

@@ -271,9 +271,36 @@ TEST_F(SqliteGroupCommit, AFailedCommitLeavesAWriteThatFailedOnItsOwnWithItsOwnE
   EXPECT_TRUE(outcomes.at("mark_running a").starts_with("other error: ")) << outcomes.at("mark_running a");
   EXPECT_NE(outcomes.at("mark_running a").find("'a'"), std::string::npos) << outcomes.at("mark_running a");
   SqliteStorage reopened(options(1));
-  EXPECT_EQ(sync_wait(io_, reopened.get_task("a"))->status, TaskStatus::PENDING);
-  EXPECT_EQ(sync_wait(io_, reopened.get_task("b"))->status, TaskStatus::PENDING);
-  EXPECT_EQ(sync_wait(io_, reopened.get_task("c"))->eta, make_task("c").eta);
+  for (const char* id : {"a", "b", "c"}) {
+    const auto task = sync_wait(io_, reopened.get_task(id));
+    ASSERT_TRUE(task.has_value()) << id;
+    EXPECT_EQ(task->status, TaskStatus::PENDING) << id;
+    EXPECT_EQ(task->eta, make_task(id).eta) << id;
+  }
+}
+
+// Checks: SQL-9, ERR-2
+TEST_F(SqliteGroupCommit, AFailedCommitNamesTheOneWriteLeftOfAGroup) {
+  RefusedCommits commits;  // before the store opens its connections
+  SqliteStorage storage(options(256));
+  preload(storage);
+  commits.arm();
+  // Behind the first write, a group of three in which two fail on their own: the refused
+  // COMMIT takes down only the third, and its error must still say which write it was.
+  const std::vector<Write> writes = {
+      {"mark_running a", [](SqliteStorage& s) { return finished(s.mark_running("a")); }, ""},
+      {"mark_running missing", [](SqliteStorage& s) { return finished(s.mark_running("missing")); },
+       ""},
+      {"mark_failed missing2",
+       [](SqliteStorage& s) { return finished(s.mark_failed("missing2", "boom", false)); }, ""},
+      {"mark_running b", [](SqliteStorage& s) { return finished(s.mark_running("b")); }, ""},
+  };
+  const auto outcomes = run_behind_lock(storage, writes);
+  EXPECT_EQ(outcomes.at("mark_running missing"), "not found");
+  EXPECT_EQ(outcomes.at("mark_failed missing2"), "not found");
+  const std::string& left = outcomes.at("mark_running b");
+  EXPECT_TRUE(left.starts_with("other error: mark_running of task 'b': ")) << left;
+  EXPECT_EQ(left.find("writes committed together"), std::string::npos) << left;
 }
 
 }  // namespace

@@ -46,10 +46,10 @@ TEST_P(CrashTest, KilledAtRandomMoments_AcknowledgedOperationsSurvive) {
   std::cout << "crash cycles on " << backend().name << ": " << report.summary() << " (seed "
             << options.seed << ", --seed or TASKSTORE_CRASH_SEED replays it)" << std::endl;
   if (report.before_first_kill) {
-    // One root cause, one failing ID: the store never crashed, so what went wrong is an
+    // One root cause, one failing ID: the store never crashed, so the wrong answer is an
     // ordinary failure, which the requirement it breaks reports under its own ID.
-    GTEST_SKIP() << "not checked: the crash run stopped before its first kill, on a failure "
-                    "that is not about crashes (see the requirement it breaks): "
+    GTEST_SKIP() << "not checked: the crash run stopped before its first kill, on a wrong "
+                    "answer that is not about crashes (see the requirement it breaks): "
                  << report.violations.front();
   }
   for (const auto& violation : report.violations) ADD_FAILURE() << violation;

@@ -88,7 +88,8 @@ TEST_P(RescheduleTest, Scenario_IntervalRescheduling_KeepsIdAndSchedule) {
 TEST_P(RescheduleTest, Reschedule_FromEveryStatus_KeepsCountersAndMetadata) {
   TASKSTORE_REQUIREMENTS("RSC-6");
   // Each status is reached through another operation: a failure there is that
-  // operation's requirement's, and leaves RSC-6 unchecked from that status (given()).
+  // operation's requirement's, and ends the test with RSC-6 not checked by it (given()),
+  // unless a status before had already shown RSC-6 broken.
   struct Case {
     const char* status;
     const char* reached_by;  // the requirement of the operation that gets there

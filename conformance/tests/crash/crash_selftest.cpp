@@ -124,6 +124,28 @@ TEST(CrashDriverSelfTest, StoreThatHandsAClaimOutTwice_IsCaught) {
       << joined(report.violations);
 }
 
+// A wrong answer with nothing crashed yet: a dequeue that never claims anything.
+class NeverClaims final : public ForwardingStorage {
+ public:
+  using ForwardingStorage::ForwardingStorage;
+  Awaitable<std::optional<Task>> dequeue(Timestamp) override { co_return std::nullopt; }
+};
+
+TEST(CrashDriverSelfTest, AWrongAnswerBeforeAnyKill_IsLeftToTheRequirementItBreaks) {
+  TempDir dir;
+  WrappedEnvironment environment(dir.path(), [](std::shared_ptr<BaseStorage> inner) {
+    return std::make_shared<NeverClaims>(std::move(inner));
+  });
+  CrashRunOptions options = quick_run(5);
+  options.max_acknowledged_per_kill = 200;  // the first child runs long enough to dequeue
+  const CrashRunReport report = run_crash_cycles(environment, options);
+  ASSERT_FALSE(report.violations.empty()) << "a store that never claims passed";
+  EXPECT_NE(report.violations.front().find("returned nothing"), std::string::npos)
+      << report.violations.front();
+  EXPECT_TRUE(report.before_first_kill) << report.violations.front();
+  EXPECT_EQ(report.kills, 0);
+}
+
 TEST(CrashDriverSelfTest, ChildThatCannotOpenTheStore_FailsTheRunWithItsError) {
   TempDir dir;
   const pid_t parent = ::getpid();
@@ -137,8 +159,9 @@ TEST(CrashDriverSelfTest, ChildThatCannotOpenTheStore_FailsTheRunWithItsError) {
                                            "this store refuses other processes"),
             std::string::npos)
       << report.violations.front();
-  // No child ever got as far as a kill: the run says CRASH-1 and CRASH-2 were not checked.
-  EXPECT_TRUE(report.before_first_kill);
+  // Only the crash run sees this (a child cannot open the store): it fails CRASH-1 and
+  // CRASH-2, it is not a wrong answer to leave to another requirement.
+  EXPECT_FALSE(report.before_first_kill);
   EXPECT_EQ(report.kills, 0);
 }
 

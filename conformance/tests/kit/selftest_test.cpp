@@ -163,6 +163,10 @@ TEST(ConformanceProgram, SetupStepThatFails_LeavesTheRequirementNotCheckedWithTh
   const auto purge = cells.find({"PUR-3", "broken_final_failure"});
   ASSERT_NE(purge, cells.end()) << run.output;
   EXPECT_EQ(purge->second.verdict, "SKIP") << run.output;
+  // FAIL-3, outside the selection, failed: the run fails and says why the table shows none.
+  EXPECT_EQ(run.exit_code, 1) << run.output;
+  EXPECT_NE(run.output.find("failed on requirements outside the table"), std::string::npos)
+      << run.output;
   EXPECT_NE(purge->second.message.find("not checked by Backends/CompletionTest.Purge_KeepsTasks/"
                                        "broken_final_failure: setup step mark_failed of 'failed' "
                                        "for good failed (see FAIL-3)"),

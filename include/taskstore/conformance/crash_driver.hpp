@@ -54,10 +54,11 @@ struct CrashRunReport {
   // Broken promises, each naming the cycle, the seed and the operation that showed it.
   // The run stops at the first cycle with any.
   std::vector<std::string> violations;
-  // The violations were seen before any child was killed (an operation gave a wrong
-  // answer, the store would not open, a child failed): the store had never crashed, so
-  // they are ordinary contract failures, not crash-consistency ones, and CRASH-1 and
-  // CRASH-2 were not checked at all.
+  // The first violation was a wrong answer to an operation (a claim of a task that was not
+  // due, say) seen before any child was killed: the store had never crashed, so it is an
+  // ordinary contract failure, which the requirement it breaks reports, and CRASH-1 and
+  // CRASH-2 were not checked. A store that cannot be opened, or a child that stalls or
+  // dies on its own, is not one: those only the crash run sees, and they fail it.
   bool before_first_kill = false;
 
   // "50 kills, 640 acknowledged operations, 33 cut short (14 visible), 152 tasks".

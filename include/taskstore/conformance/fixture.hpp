@@ -44,6 +44,8 @@ class BackendTest : public ::testing::TestWithParam<Backend> {
 // The googletest property a failed setup step leaves (ConformanceTest::given): the
 // requirement its operation is about, the step, and the error, separated by tabs.
 inline constexpr const char* kSetupFailedProperty = "setup_failed";
+// Set as well when the test had failed already before that step.
+inline constexpr const char* kFailedBeforeSetupProperty = "failed_before_setup";
 
 class ConformanceTest : public BackendTest {
  protected:

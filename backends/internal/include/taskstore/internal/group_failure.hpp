@@ -26,16 +26,18 @@ void fail_unfinished(std::span<Operation* const> group, ErrorOf&& error_of) {
   }
 }
 
-// The SQL backends' wording for fail_unfinished: a lone operation's error already names it
-// (the backend names the operation before BEGIN and COMMIT when it is alone); an error
-// shared by several keeps its type and starts by naming this operation and its task.
+// The SQL backends' wording for fail_unfinished: the error keeps its type and starts by
+// naming this operation and its task, and how many writes shared the commit. `named` says
+// the backend's own error already names the operation (it names the one operation left in
+// a group before BEGIN and COMMIT), which is then passed on as it is.
 template <typename Operation>
-std::exception_ptr sql_group_error(const Operation& operation, std::size_t sharing) {
-  if (sharing == 1) return std::current_exception();
+std::exception_ptr sql_group_error(const Operation& operation, std::size_t sharing,
+                                   bool named) {
+  if (named) return std::current_exception();
   std::string about(operation.name());
   if (!operation.task_id().empty()) about += " of task '" + operation.task_id() + "'";
-  about += " (one of " + std::to_string(sharing) + " writes committed together): ";
-  return rewrap_current_error(about, "");
+  if (sharing > 1) about += " (one of " + std::to_string(sharing) + " writes committed together)";
+  return rewrap_current_error(about + ": ", "");
 }
 
 }  // namespace taskstore::internal
