@@ -1,6 +1,7 @@
 #include "child_process.hpp"
 
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -76,6 +77,25 @@ Pipe make_pipe() {
   int fds[2];
   if (::pipe(fds) != 0) throw std::system_error(errno, std::generic_category(), "pipe");
   return Pipe{Fd(fds[0]), Fd(fds[1])};
+}
+
+SigpipeGuard::SigpipeGuard() {
+  sigemptyset(&pipe_);
+  sigaddset(&pipe_, SIGPIPE);
+  ::pthread_sigmask(SIG_BLOCK, &pipe_, &old_);
+  sigset_t pending;
+  sigemptyset(&pending);
+  ::sigpending(&pending);
+  was_pending_ = sigismember(&pending, SIGPIPE) == 1;
+}
+
+SigpipeGuard::~SigpipeGuard() { ::pthread_sigmask(SIG_SETMASK, &old_, nullptr); }
+
+void SigpipeGuard::take_raised() {
+  if (was_pending_) return;
+  const timespec zero{0, 0};
+  while (::sigtimedwait(&pipe_, nullptr, &zero) < 0 && errno == EINTR) {
+  }
 }
 
 bool write_line(int fd, std::string_view line) {

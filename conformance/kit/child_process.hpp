@@ -3,6 +3,7 @@
 // cycles): pipes whose ends close themselves, a forked child that never returns into the
 // caller, line-based reports over pipes, and waits that are always bounded.
 
+#include <signal.h>
 #include <sys/types.h>
 
 #include <chrono>
@@ -49,6 +50,25 @@ struct Pipe {
 
 // A new pipe; throws std::system_error if the system has none left.
 Pipe make_pipe();
+
+// Blocks SIGPIPE in this thread while it writes to a pipe whose reader may be gone (a
+// driver, a child process), so write(2) fails with EPIPE instead of killing the test
+// program; take_raised() takes the SIGPIPE that write raised (unless one was pending
+// already) before the destructor unblocks it.
+class SigpipeGuard {
+ public:
+  SigpipeGuard();
+  ~SigpipeGuard();
+  SigpipeGuard(const SigpipeGuard&) = delete;
+  SigpipeGuard& operator=(const SigpipeGuard&) = delete;
+
+  void take_raised();
+
+ private:
+  sigset_t pipe_;
+  sigset_t old_;
+  bool was_pending_ = false;
+};
 
 // Writes all of `line` and a newline with write(2), so a report line reaches the reader
 // the moment it is written (no stdio buffer for a SIGKILL to lose). Returns false if the

@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <poll.h>
-#include <pthread.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -322,23 +321,14 @@ std::string StoreProcess::run(std::size_t i) {
   const std::string step = "step " + std::to_string(i) + " in process " +
                            std::to_string(child_->process->pid());
   if (!child_->broken.empty()) return step + ": " + child_->broken;
-  bool written = false;
   {
     // A child that has ended must not take the test program with it through SIGPIPE.
-    sigset_t pipe_signal;
-    sigset_t old;
-    sigemptyset(&pipe_signal);
-    sigaddset(&pipe_signal, SIGPIPE);
-    ::pthread_sigmask(SIG_BLOCK, &pipe_signal, &old);
-    written = write_line(child_->commands.get(), std::to_string(i));
-    if (!written) {
-      const timespec zero{0, 0};
-      while (::sigtimedwait(&pipe_signal, nullptr, &zero) < 0 && errno == EINTR) {
-      }
+    detail::SigpipeGuard guard;
+    if (!write_line(child_->commands.get(), std::to_string(i))) {
+      guard.take_raised();
+      return step + ": the process is gone";
     }
-    ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
   }
-  if (!written) return step + ": the process is gone";
   std::string line;
   switch (child_->answers->next(line, std::chrono::steady_clock::now() + child_->timeout)) {
     case LineReader::Status::line:

@@ -31,8 +31,7 @@ bool deadlocked(const Connection& connection) {
 Attempt try_group(GroupSession& session, std::span<WriteOperation* const> group,
                   std::vector<bool>& excluded, bool& batching) {
   Connection& connection = session.connection();
-  std::size_t live = 0;
-  for (bool skip : excluded) live += skip ? 0 : 1;
+  const std::size_t live = internal::kept_in_group(excluded);
   // BEGIN's and COMMIT's errors name the operation when it is alone.
   auto name_for_commit = [&] {
     if (live != 1) return connection.set_operation("commit");
@@ -128,13 +127,7 @@ void commit_write_group(Connection& connection, std::span<WriteOperation* const>
     }
   } catch (...) {
     // BEGIN or COMMIT failed, or a deadlock persisted: nothing the group did is durable.
-    // The backend named the operation itself (before BEGIN and COMMIT) if it was the only
-    // one left in the group.
-    std::size_t live = 0;
-    for (bool skip : excluded) live += skip ? 0 : 1;
-    internal::fail_unfinished(group, [live](const WriteOperation& operation, std::size_t sharing) {
-      return internal::sql_group_error(operation, sharing, live == 1);
-    });
+    internal::fail_sql_group(group, excluded);
   }
 }
 

@@ -18,8 +18,7 @@ enum class Attempt { committed, restart };
 // `excluded` and the group starts over without it.
 Attempt try_group(Connection& connection, std::span<WriteOperation* const> group,
                   std::vector<bool>& excluded) {
-  std::size_t live = 0;
-  for (bool skip : excluded) live += skip ? 0 : 1;
+  const std::size_t live = internal::kept_in_group(excluded);
   // Errors outside any one operation (BEGIN, COMMIT) name the operation when it is alone.
   auto name_for_commit = [&] {
     if (live != 1) return connection.set_operation("commit");
@@ -68,13 +67,7 @@ void commit_write_group(Connection& connection, std::span<WriteOperation* const>
     });
   } catch (...) {
     // Locked for good, or BEGIN/COMMIT failed: nothing the group did is durable.
-    // The backend named the operation itself (before BEGIN and COMMIT) if it was the only
-    // one left in the group.
-    std::size_t live = 0;
-    for (bool skip : excluded) live += skip ? 0 : 1;
-    internal::fail_unfinished(group, [live](const WriteOperation& operation, std::size_t sharing) {
-      return internal::sql_group_error(operation, sharing, live == 1);
-    });
+    internal::fail_sql_group(group, excluded);
   }
 }
 

@@ -39,37 +39,6 @@ bool wait_ready(int fd, short events, SteadyTime deadline) {
   }
 }
 
-// Blocks SIGPIPE in this thread while it writes to the driver, so a driver that is gone
-// makes write(2) fail with EPIPE instead of killing the test process, and takes the
-// SIGPIPE that write raised (unless one was pending already) before unblocking.
-class SigpipeGuard {
- public:
-  SigpipeGuard() {
-    sigemptyset(&pipe_);
-    sigaddset(&pipe_, SIGPIPE);
-    ::pthread_sigmask(SIG_BLOCK, &pipe_, &old_);
-    sigset_t pending;
-    sigemptyset(&pending);
-    ::sigpending(&pending);
-    was_pending_ = sigismember(&pending, SIGPIPE) == 1;
-  }
-  ~SigpipeGuard() { ::pthread_sigmask(SIG_SETMASK, &old_, nullptr); }
-  SigpipeGuard(const SigpipeGuard&) = delete;
-  SigpipeGuard& operator=(const SigpipeGuard&) = delete;
-
-  void take_raised() {
-    if (was_pending_) return;
-    const timespec zero{0, 0};
-    while (::sigtimedwait(&pipe_, nullptr, &zero) < 0 && errno == EINTR) {
-    }
-  }
-
- private:
-  sigset_t pipe_;
-  sigset_t old_;
-  bool was_pending_ = false;
-};
-
 // `exec COMMAND` when COMMAND is one simple command, so the shell replaces itself with the
 // driver and the driver itself has the death signal (which a fork does not pass on).
 // Anything with shell syntax beyond words, quotes and redirections runs as given; such a
@@ -183,7 +152,7 @@ DriverProcess::Io DriverProcess::write_line(std::string_view line, SteadyTime de
   if (to_driver_ < 0) return Io::closed;
   std::string bytes(line);
   bytes += '\n';
-  SigpipeGuard guard;
+  detail::SigpipeGuard guard;
   std::size_t done = 0;
   while (done < bytes.size()) {
     const ssize_t n = ::write(to_driver_, bytes.data() + done, bytes.size() - done);

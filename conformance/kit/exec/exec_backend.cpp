@@ -8,7 +8,6 @@
 
 #include <unistd.h>
 
-#include <cerrno>
 #include <cmath>
 #include <cstdlib>
 #include <mutex>
@@ -36,21 +35,27 @@ using exec_detail::RequestSubject;
 // go, and this process's connection to its driver.
 class ExecShared {
  public:
-  ExecShared(std::string command, std::chrono::milliseconds timeout, fs::path parent,
-             bool owns_parent)
-      : command_(std::move(command)),
-        timeout_(timeout),
-        parent_(std::move(parent)),
-        owns_parent_(owns_parent) {}
+  // Stores go under `store_parent`, or under a temporary directory of its own (removed
+  // with it) when that is empty.
+  ExecShared(std::string command, std::chrono::milliseconds timeout,
+             const fs::path& store_parent)
+      : command_(std::move(command)), timeout_(timeout) {
+    if (store_parent.empty()) {
+      owned_parent_.emplace("taskstore-exec");
+      parent_ = owned_parent_->path();
+    } else {
+      parent_ = detail::prepared_parent(store_parent, "exec");
+    }
+  }
 
   ~ExecShared() {
     if (::getpid() != creator_) {
-      // A forked child never tears down its parent's driver or directory.
+      // A forked child never tears down its parent's driver (nor, TemporaryDirectory sees
+      // to it, its directory).
       if (connection_) (void)new std::shared_ptr<Connection>(std::move(connection_));
       return;
     }
-    connection_.reset();
-    if (owns_parent_) detail::remove_quietly(parent_);
+    connection_.reset();  // the driver stops before its stores' directory goes
   }
 
   ExecShared(const ExecShared&) = delete;
@@ -77,8 +82,8 @@ class ExecShared {
  private:
   const std::string command_;
   const std::chrono::milliseconds timeout_;
-  const fs::path parent_;
-  const bool owns_parent_;
+  std::optional<TemporaryDirectory> owned_parent_;  // destroyed after the connection
+  fs::path parent_;
   const pid_t creator_ = ::getpid();
   Handshake handshake_;
   std::mutex mutex_;
@@ -333,14 +338,6 @@ std::string backend_name(const std::string& declared) {
   return name;
 }
 
-fs::path fresh_temporary_directory() {
-  std::string pattern = (fs::temp_directory_path() / "taskstore-exec-XXXXXX").string();
-  if (::mkdtemp(pattern.data()) == nullptr) {
-    throw StorageError("exec backend: cannot create a temporary directory from " + pattern + ": " +
-                       std::generic_category().message(errno));
-  }
-  return pattern;
-}
 
 }  // namespace
 
@@ -359,10 +356,7 @@ Backend exec_backend(std::string command, ExecOptions options) {
     throw std::invalid_argument("exec backend: the command is empty (expected exec:CMD)");
   }
   const std::chrono::milliseconds timeout = exec_timeout(options);
-  const bool owns_parent = options.store_parent.empty();
-  const fs::path parent = owns_parent ? fresh_temporary_directory()
-                                      : detail::prepared_parent(options.store_parent, "exec");
-  auto shared = std::make_shared<ExecShared>(std::move(command), timeout, parent, owns_parent);
+  auto shared = std::make_shared<ExecShared>(std::move(command), timeout, options.store_parent);
   shared->set_handshake(shared->connection()->handshake());
   const Handshake& handshake = shared->handshake();
   return Backend{

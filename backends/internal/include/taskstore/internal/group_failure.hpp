@@ -6,6 +6,7 @@
 #include <exception>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "taskstore/errors.hpp"
 
@@ -38,6 +39,23 @@ std::exception_ptr sql_group_error(const Operation& operation, std::size_t shari
   if (!operation.task_id().empty()) about += " of task '" + operation.task_id() + "'";
   if (sharing > 1) about += " (one of " + std::to_string(sharing) + " writes committed together)";
   return rewrap_current_error(about + ": ", "");
+}
+
+// Operations of `group` not marked in `excluded` (taken out of the group and undone).
+inline std::size_t kept_in_group(const std::vector<bool>& excluded) {
+  std::size_t kept = 0;
+  for (const bool skip : excluded) kept += skip ? 0 : 1;
+  return kept;
+}
+
+// fail_unfinished for the SQL backends, whose own errors name the operation when it is the
+// only one kept in the group (they name it before BEGIN and COMMIT).
+template <typename Operation>
+void fail_sql_group(std::span<Operation* const> group, const std::vector<bool>& excluded) {
+  const bool named = kept_in_group(excluded) == 1;
+  fail_unfinished(group, [named](const Operation& operation, std::size_t sharing) {
+    return sql_group_error(operation, sharing, named);
+  });
 }
 
 }  // namespace taskstore::internal
