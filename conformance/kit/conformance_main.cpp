@@ -239,7 +239,12 @@ int run_suites(const CommandLine& cli, char* argv0, const std::vector<std::strin
   std::cout << cli.program << ": testing";
   for (const auto& name : backend_names) std::cout << " " << name;
   if (scratch) std::cout << " (stores under " << scratch->path().string() << ")";
-  std::cout << std::endl;
+  std::cout << "\n";
+  for (const Backend& backend : registered_backends()) {
+    std::cout << "  " << backend.name << ": " << describe_capabilities(backend.capabilities)
+              << "\n";
+  }
+  std::cout << std::flush;
 
   const int gtest_status = RUN_ALL_TESTS();
   // Requirements the selection keeps must each be checked, unless googletest's own

@@ -8,6 +8,7 @@
 #include <typeinfo>
 
 #include "taskstore/conformance/requirements.hpp"
+#include "taskstore/errors.hpp"
 
 namespace taskstore::conformance {
 
@@ -147,6 +148,38 @@ const char* capability_meaning(std::string_view flag) {
            "without 'concurrent' answers one request at a time";
   }
   return "see Capabilities in taskstore/conformance/registry.hpp";
+}
+
+std::optional<std::string> ConformanceTest::try_hook(const char* hook,
+                                                     const std::function<void()>& call) const {
+  try {
+    call();
+  } catch (const NotSupportedError& e) {
+    return std::string("not checked: backend '") + backend().name + "' does not support " +
+           hook + ": " + e.what();
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> ConformanceTest::damage(const std::string& id) {
+  bool damaged = false;
+  if (auto why = try_hook("corrupt_task", [&] { damaged = environment_->corrupt_task(id); })) {
+    return why;
+  }
+  if (damaged) return std::nullopt;
+  return "not checked: backend '" + backend().name +
+         "' has no stored form to damage (corrupt_task returned false)";
+}
+
+std::optional<std::string> outside_declared_times(const Backend& backend,
+                                                  std::initializer_list<Timestamp> times) {
+  for (const Timestamp t : times) {
+    if (backend.capabilities.times.contains(t)) continue;
+    return "not checked: the test uses the time " + format_timestamp(t) + ", outside the times " +
+           "backend '" + backend.name + "' declares (" +
+           format_time_range(backend.capabilities.times) + "; RT-3 checks that range)";
+  }
+  return std::nullopt;
 }
 
 std::string type_name_of(const std::exception& e) {

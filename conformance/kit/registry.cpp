@@ -1,5 +1,7 @@
 #include "taskstore/conformance/registry.hpp"
 
+#include "taskstore/errors.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <stdexcept>
@@ -20,6 +22,22 @@ bool is_valid_name(const std::string& name) {
 }  // namespace
 
 void PrintTo(const Backend& backend, std::ostream* os) { *os << backend.name; }
+
+std::unique_ptr<HeldLock> StoreEnvironment::hold_write_lock() {
+  throw NotSupportedError("the backend's environment does not implement hold_write_lock");
+}
+
+std::string describe_capabilities(const Capabilities& capabilities) {
+  std::string flags;
+  const auto add = [&flags](bool declared, const char* name) {
+    if (declared) flags += (flags.empty() ? "" : ", ") + std::string(name);
+  };
+  add(capabilities.persistent, "persistent");
+  add(capabilities.multi_process, "multi_process");
+  add(capabilities.concurrent_calls, "concurrent_calls");
+  if (flags.empty()) flags = "no optional capability";
+  return flags + "; times " + format_time_range(capabilities.times);
+}
 
 void register_backend(Backend backend) {
   if (!is_valid_name(backend.name)) {

@@ -1,5 +1,7 @@
 #include "reports.hpp"
 
+#include "taskstore/conformance/registry.hpp"
+
 #include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -137,6 +139,18 @@ void write_json(std::ostream& out, const std::vector<ReportRow>& rows,
   doc["tool"] = "taskstore-conformance";
   doc["format_version"] = 1;
   doc["backends"] = backends;
+  json declared = json::object();
+  for (const Backend& backend : registered_backends()) {
+    const Capabilities& c = backend.capabilities;
+    declared[backend.name] = {{"persistent", c.persistent},
+                              {"multi_process", c.multi_process},
+                              {"concurrent_calls", c.concurrent_calls},
+                              {"times",
+                               {{"earliest", to_micros(c.times.earliest)},
+                                {"latest", to_micros(c.times.latest)},
+                                {"text", format_time_range(c.times)}}}};
+  }
+  doc["capabilities"] = std::move(declared);
   doc["summary"] = {{"passed", summary.passed},
                     {"failed", summary.failed},
                     {"skipped", summary.skipped},
@@ -181,6 +195,11 @@ void write_markdown(std::ostream& out, const std::vector<ReportRow>& rows,
       }
     }
     out << '\n';
+  }
+  out << "\n## Backends\n\n";
+  for (const Backend& backend : registered_backends()) {
+    out << "- `" << backend.name
+        << "`: " << markdown_cell(describe_capabilities(backend.capabilities)) << '\n';
   }
   if (!notes.empty()) {
     out << "\n## Failures and skips\n\n";

@@ -275,6 +275,7 @@ class Store:
         self.where = directory.encode("utf-8", "surrogateescape")
         os.makedirs(directory, exist_ok=True)
         self._local = threading.local()
+        self._holder = None  # the connection holding the write lock for hold_lock
         self._connections = []
         self._connections_lock = threading.Lock()
         # WAL keeps every commit across a crash of the process (not of the machine with
@@ -325,6 +326,26 @@ class Store:
                 if statement.strip():
                     self.db.execute(statement)
             self.db.execute("PRAGMA user_version = %d" % SCHEMA_VERSION)
+
+    def hold_lock(self):
+        """Takes the write lock on a connection of its own, as another writer would, and
+        keeps it until release_lock (capability lockable)."""
+        holder = self._connect()
+        holder.execute("BEGIN IMMEDIATE")
+        with self._connections_lock:
+            if self._holder is None:
+                self._holder = holder
+                return None
+        holder.execute("ROLLBACK")
+        raise DriverError("storage", b"hold_lock: store " + self.where + b" is held already")
+
+    def release_lock(self):
+        with self._connections_lock:
+            holder, self._holder = self._holder, None
+        if holder is None:
+            raise DriverError("storage", b"release_lock: store " + self.where + b" is not held")
+        holder.execute("ROLLBACK")
+        return None
 
     def close(self):
         with self._connections_lock:
@@ -551,7 +572,8 @@ class Driver:
         if op == "hello":
             return {"protocol": PROTOCOL, "backend": BACKEND,
                     "capabilities": {"persistent": True, "multi_process": True,
-                                     "corruptible": True, "clock": True, "concurrent": True}}
+                                     "corruptible": True, "clock": True, "concurrent": True,
+                                     "lockable": True}}
         if op == "open":
             path = text_in(request.get("path"), "path").decode("utf-8", "surrogateescape")
             store = Store(path)
@@ -572,6 +594,10 @@ class Driver:
             return store.dequeue(int_in(request.get("now"), "now"))
         if op == "purge_results":
             return store.purge_results(int_in(request.get("older_than"), "older_than"))
+        if op == "hold_lock":
+            return store.hold_lock()
+        if op == "release_lock":
+            return store.release_lock()
         task_id = text_in(request.get("task_id"), "task_id")
         if op == "mark_running":
             return store.mark_running(task_id, now)

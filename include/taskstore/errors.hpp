@@ -41,6 +41,15 @@ class InvalidArgumentError : public StorageError {
   using StorageError::StorageError;
 };
 
+// An optional feature the backend does not offer: a conformance hook
+// (StoreEnvironment::corrupt_task, hold_write_lock) or an optional capability. The message
+// says why, in the backend's words; the conformance suite reports the tests that need the
+// feature as SKIP with it. Never an answer to one of the nine operations of the contract.
+class NotSupportedError : public StorageError {
+ public:
+  using StorageError::StorageError;
+};
+
 // The exception being handled, as an error of the contract with `prefix` before and
 // `suffix` after its message: a CorruptionError stays one, anything else becomes a
 // StorageError. Backends use it to hand a failure shared by several operations (a group

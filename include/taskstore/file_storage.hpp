@@ -52,6 +52,9 @@ class FileStorage final : public BaseStorage {
   const std::filesystem::path& directory() const;
   std::filesystem::path task_path(const std::string& task_id) const;
   std::filesystem::path result_path(const std::string& task_id) const;
+  // The file every write holds an exclusive flock(2) on: another process holding it makes
+  // this store's writes wait.
+  std::filesystem::path lock_path() const;
 
  private:
   class Impl;

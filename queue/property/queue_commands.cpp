@@ -592,7 +592,7 @@ class QueueEnqueueCommand final : public QueueStep {
     timing_ = *rc::gen::weightedElement<Timing>(
         {{3, Timing::now}, {4, Timing::delay}, {3, Timing::eta}});
     delay_ = *rc::gen::element<Duration>(0us, 1us, 1s, 5s, 90s);
-    eta_ = *tc::arguments::eta(model);
+    eta_ = *tc::arguments::eta(model, options.times);
     max_retries_ = *rc::gen::inRange<std::int32_t>(0, 4);
     retry_.backoff =
         *rc::gen::element(RetryPolicy::Backoff::fixed, RetryPolicy::Backoff::exponential);

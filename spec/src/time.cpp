@@ -26,4 +26,8 @@ std::string format_timestamp(Timestamp t) {
   return out;
 }
 
+std::string format_time_range(const TimeRange& range) {
+  return format_timestamp(range.earliest) + " .. " + format_timestamp(range.latest);
+}
+
 }  // namespace taskstore

@@ -18,6 +18,16 @@ TEST(Time, FormatsTheWholeRangeTasksUse) {
             "9999-12-31T23:59:59.999999Z");
 }
 
+TEST(Time, TheContractRangeIsYearsOneToNineThousandNineHundredNinetyNine) {
+  EXPECT_EQ(format_time_range(kContractTimeRange),
+            "0001-01-01T00:00:00.000000Z .. 9999-12-31T23:59:59.999999Z");
+  EXPECT_TRUE(kWidestTimeRange.covers(kContractTimeRange));
+  EXPECT_FALSE(kContractTimeRange.covers(kWidestTimeRange));
+  EXPECT_TRUE(kContractTimeRange.contains(kContractTimeRange.latest));
+  EXPECT_FALSE(kContractTimeRange.contains(kContractTimeRange.latest + Duration{1}));
+  EXPECT_FALSE(kContractTimeRange.contains(kContractTimeRange.earliest - Duration{1}));
+}
+
 TEST(Time, NowIsMicrosecondResolution) {
   const Timestamp a = now_utc();
   const Timestamp b = system_clock()();

@@ -1,10 +1,17 @@
 #include "taskstore/conformance/file_backend.hpp"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 
 #include "taskstore/file_storage.hpp"
 
 #include "taskstore/conformance/environment_helpers.hpp"
+#include "taskstore/errors.hpp"
 
 namespace taskstore::conformance {
 
@@ -28,6 +35,31 @@ class FileEnvironment final : public StoreEnvironment {
         FileStorageOptions{.directory = directory_, .clock = std::move(clock)});
   }
   std::string location() const override { return directory_.string(); }
+
+  // An exclusive flock(2) on the store's lock file through a descriptor of its own, as
+  // another process's instance holds it while it writes, until the hold ends.
+  std::unique_ptr<HeldLock> hold_write_lock() override {
+    class Flock final : public HeldLock {
+     public:
+      explicit Flock(const fs::path& path) : fd_(::open(path.c_str(), O_RDWR | O_CLOEXEC)) {
+        int error = fd_ < 0 ? errno : 0;
+        while (error == 0 && ::flock(fd_, LOCK_EX) != 0) {
+          if (errno != EINTR) error = errno;
+        }
+        if (error != 0) {
+          if (fd_ >= 0) ::close(fd_);
+          throw StorageError("hold_write_lock: cannot lock " + path.string() + ": " +
+                             std::strerror(error));
+        }
+      }
+      ~Flock() override { ::close(fd_); }  // closing the descriptor releases the lock
+
+     private:
+      int fd_;
+    };
+    return std::make_unique<Flock>(
+        FileStorage(FileStorageOptions{.directory = directory_}).lock_path());
+  }
 
   bool corrupt_task(const std::string& task_id) override {
     const fs::path path = FileStorage(FileStorageOptions{.directory = directory_}).task_path(task_id);

@@ -114,6 +114,8 @@ std::filesystem::path FileStorage::task_path(const std::string& task_id) const {
   return impl_->store.layout().task_file(task_id);
 }
 
+std::filesystem::path FileStorage::lock_path() const { return impl_->store.layout().lock_file(); }
+
 std::filesystem::path FileStorage::result_path(const std::string& task_id) const {
   return impl_->store.layout().result_file(task_id);
 }

@@ -1,5 +1,6 @@
 #include "taskstore/conformance/memory_backend.hpp"
 
+#include "taskstore/errors.hpp"
 #include "taskstore/memory_storage.hpp"
 
 namespace taskstore::conformance {
@@ -14,6 +15,10 @@ class MemoryEnvironment final : public StoreEnvironment {
     return store_;
   }
   std::string location() const override { return "memory"; }
+  std::unique_ptr<HeldLock> hold_write_lock() override {
+    throw NotSupportedError(
+        "a memory store lives in one instance, and no other writer can hold its lock");
+  }
   // The one shared instance takes its clock when it is made; once made, a clock can't be
   // given to it any more.
   std::shared_ptr<BaseStorage> open_with_clock(Clock clock) override {

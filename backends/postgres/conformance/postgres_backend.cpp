@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "taskstore/conformance/postgres_backend.hpp"
+#include "taskstore/errors.hpp"
 #include "taskstore/postgres_storage.hpp"
 
 namespace taskstore::conformance {
@@ -37,6 +38,7 @@ class RawConnection {
   RawConnection& operator=(const RawConnection&) = delete;
 
   bool ok() const { return PQstatus(conn_) == CONNECTION_OK; }
+  std::string error() const { return PQerrorMessage(conn_); }
 
   // Runs `sql` with text parameters; the rows it changed, or -1 on failure.
   long run(const std::string& sql, const std::vector<std::string>& params = {}) {
@@ -107,6 +109,29 @@ class PostgresEnvironment final : public StoreEnvironment {
   }
   // As the backend names its store in every error message.
   std::string location() const override { return "postgres store (schema " + schema_ + ")"; }
+
+  // A session of its own that locks both tables against writers (plain reads go on), as a
+  // long transaction of another worker would, until the hold ends.
+  std::unique_ptr<HeldLock> hold_write_lock() override {
+    class TablesLock final : public HeldLock {
+     public:
+      TablesLock(const std::string& conninfo, const std::string& schema)
+          : connection_(conninfo) {
+        const std::string tables =
+            connection_.quote(schema) + ".tasks, " + connection_.quote(schema) + ".results";
+        if (!connection_.ok() || connection_.run("BEGIN") < 0 ||
+            connection_.run("LOCK TABLE " + tables + " IN EXCLUSIVE MODE") < 0) {
+          throw StorageError("hold_write_lock: cannot lock " + tables + ": " +
+                             connection_.error());
+        }
+      }
+      ~TablesLock() override { connection_.run("ROLLBACK"); }
+
+     private:
+      RawConnection connection_;
+    };
+    return std::make_unique<TablesLock>(conninfo_, schema_);
+  }
 
   // Writes an unknown retry backoff into the task's row: the column's type allows it, the
   // backend's decoder does not, and the task stays PENDING (so the claim meets it).

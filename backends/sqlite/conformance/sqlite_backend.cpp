@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 
 #include "taskstore/conformance/environment_helpers.hpp"
+#include "taskstore/errors.hpp"
 
 namespace taskstore::conformance {
 
@@ -32,6 +33,32 @@ class SqliteEnvironment final : public StoreEnvironment {
         .path = path_, .synchronous = synchronous_, .clock = std::move(clock)});
   }
   std::string location() const override { return path_.string(); }
+
+  // A connection of its own in a write transaction (BEGIN IMMEDIATE), as another process's
+  // would be, until the hold ends.
+  std::unique_ptr<HeldLock> hold_write_lock() override {
+    class WriteTransaction final : public HeldLock {
+     public:
+      explicit WriteTransaction(const fs::path& path) {
+        const int opened = sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE, nullptr);
+        if (opened != SQLITE_OK || sqlite3_busy_timeout(db_, 5000) != SQLITE_OK ||
+            sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK) {
+          const std::string why = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(opened);
+          sqlite3_close_v2(db_);
+          throw StorageError("hold_write_lock: cannot begin a write transaction on " +
+                             path.string() + ": " + why);
+        }
+      }
+      ~WriteTransaction() override {
+        sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+        sqlite3_close_v2(db_);
+      }
+
+     private:
+      sqlite3* db_ = nullptr;
+    };
+    return std::make_unique<WriteTransaction>(path_);
+  }
 
   // Writes a value of the wrong type into the task's eta column, behind the backend.
   bool corrupt_task(const std::string& task_id) override {

@@ -47,6 +47,26 @@ bool optional_flag(const Json& capabilities, const char* name, const std::string
   return it->get<bool>();
 }
 
+// capabilities.times: {"earliest": µs, "latest": µs}, both integers, earliest ≤ latest.
+TimeRange time_range(const Json& capabilities, const std::string& what) {
+  const auto it = capabilities.find("times");
+  if (it == capabilities.end()) return kWidestTimeRange;
+  const auto bad = [&](const std::string& why) {
+    return ProtocolError(what + ".capabilities.times " + why + ": " + quote(it->dump()));
+  };
+  if (!it->is_object()) throw bad("is not an object");
+  const auto end = [&](const char* name) {
+    const auto value = it->find(name);
+    if (value == it->end() || !value->is_number_integer()) {
+      throw bad(std::string("has no integer \"") + name + "\" (microseconds since the epoch)");
+    }
+    return from_micros(value->get<std::int64_t>());
+  };
+  const TimeRange range{end("earliest"), end("latest")};
+  if (range.latest < range.earliest) throw bad("ends before it starts");
+  return range;
+}
+
 Handshake parse_handshake(const Json& result) {
   const std::string what = "the handshake's result";
   if (!result.is_object()) throw ProtocolError(what + " is not an object: " + quote(result.dump()));
@@ -73,8 +93,10 @@ Handshake parse_handshake(const Json& result) {
     out.multi_process = optional_flag(*capabilities, "multi_process", what);
     out.corruptible = optional_flag(*capabilities, "corruptible", what);
     out.clock = optional_flag(*capabilities, "clock", what);
+    out.lockable = optional_flag(*capabilities, "lockable", what);
     // A version 1 driver never takes a second request before answering the first.
     out.concurrent = out.protocol >= 2 && optional_flag(*capabilities, "concurrent", what);
+    out.times = time_range(*capabilities, what);
   }
   return out;
 }

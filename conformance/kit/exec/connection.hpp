@@ -31,8 +31,12 @@ struct Handshake {
   bool multi_process = false;
   bool corruptible = false;
   bool clock = false;
+  // The driver implements hold_lock and release_lock (StoreEnvironment::hold_write_lock).
+  bool lockable = false;
   // Protocol 2: the driver takes requests while earlier ones run and answers each by id.
   bool concurrent = false;
+  // The times the driver stores exactly (capabilities.times; the widest range if absent).
+  TimeRange times = kWidestTimeRange;
 };
 
 // What a request is about, for messages: "mark_done of task 't1'".

@@ -62,6 +62,7 @@ class ExecShared {
   ExecShared& operator=(const ExecShared&) = delete;
 
   const std::string& command() const { return command_; }
+  std::chrono::milliseconds timeout() const { return timeout_; }
   const fs::path& parent() const { return parent_; }
   const Handshake& handshake() const { return handshake_; }
   void set_handshake(Handshake handshake) { handshake_ = std::move(handshake); }
@@ -270,6 +271,45 @@ class ExecStorage final : public BaseStorage {
   std::optional<boost::asio::thread_pool::executor_type> executor_;
 };
 
+// The store's write lock, held by a driver process of its own (as another worker process
+// would hold it), so that the test's own driver, even one that answers one request at a
+// time, keeps taking requests meanwhile.
+class ExecHeldLock final : public HeldLock {
+ public:
+  ExecHeldLock(std::shared_ptr<Connection> connection, const fs::path& directory)
+      : connection_(std::move(connection)), handle_(connection_->open_store(directory)) {
+    try {
+      send("hold_lock");
+    } catch (...) {
+      connection_->close_store(handle_);
+      throw;
+    }
+  }
+  ~ExecHeldLock() override {
+    try {
+      send("release_lock");
+    } catch (...) {
+      // Closing the store, or stopping the driver below, lets the lock go all the same.
+    }
+    connection_->close_store(handle_);
+  }
+  ExecHeldLock(const ExecHeldLock&) = delete;
+  ExecHeldLock& operator=(const ExecHeldLock&) = delete;
+
+ private:
+  void send(const char* op) {
+    Json body = Json::object();
+    body["id"] = 0;
+    body["op"] = op;
+    body["store"] = nullptr;
+    connection_->call(handle_, RequestSubject{.op = op, .task_id = std::nullopt}, std::move(body),
+                      false);
+  }
+
+  std::shared_ptr<Connection> connection_;
+  std::uint64_t handle_;
+};
+
 class ExecEnvironment final : public StoreEnvironment {
  public:
   explicit ExecEnvironment(std::shared_ptr<ExecShared> shared)
@@ -296,8 +336,24 @@ class ExecEnvironment final : public StoreEnvironment {
 
   std::string location() const override { return directory_.string(); }
 
+  std::unique_ptr<HeldLock> hold_write_lock() override {
+    const Handshake& handshake = shared_->handshake();
+    if (!handshake.lockable) {
+      throw NotSupportedError("the driver does not declare the capability 'lockable'");
+    }
+    if (!handshake.multi_process) {
+      throw NotSupportedError(
+          "the lock is held from a second driver process, and the driver does not declare "
+          "'multi_process'");
+    }
+    return std::make_unique<ExecHeldLock>(
+        std::make_shared<Connection>(shared_->command(), shared_->timeout()), directory_);
+  }
+
   bool corrupt_task(const std::string& task_id) override {
-    if (!shared_->handshake().corruptible) return false;
+    if (!shared_->handshake().corruptible) {
+      throw NotSupportedError("the driver does not declare the capability 'corruptible'");
+    }
     const auto connection = shared_->connection();
     const std::uint64_t handle = connection->open_store(directory_);
     try {
@@ -364,7 +420,8 @@ Backend exec_backend(std::string command, ExecOptions options) {
       // Without `concurrent` a driver has one request in flight: calls never overlap.
       .capabilities = {.persistent = handshake.persistent,
                        .multi_process = handshake.multi_process,
-                       .concurrent_calls = handshake.concurrent},
+                       .concurrent_calls = handshake.concurrent,
+                       .times = handshake.times},
       .make_environment = [shared] { return std::make_unique<ExecEnvironment>(shared); }};
 }
 

@@ -273,7 +273,9 @@ void throw_error_answer(const Json& error) {
   if (kind == "corruption") throw CorruptionError(message);
   if (kind == "invalid_argument") throw InvalidArgumentError(message);
   if (kind == "storage") throw StorageError(message);
-  bad("error.type", "is not one of not_found, conflict, corruption, invalid_argument, storage: " +
+  if (kind == "unsupported") throw NotSupportedError(message);
+  bad("error.type",
+      "is not one of not_found, conflict, corruption, invalid_argument, storage, unsupported: " +
                         quote(kind) + " (message: " + message + ")");
 }
 

@@ -30,12 +30,21 @@ rc::Gen<Duration> offset() {
   });
 }
 
+// `times` less a margin at each end, so that a sequence of offsets from a time drawn
+// there (a few seconds a step) stays inside `times`.
+TimeRange inside(const TimeRange& times) {
+  constexpr Duration kMargin = std::chrono::hours(24);
+  if (times.latest - times.earliest <= 4 * kMargin) return times;
+  return {times.earliest + kMargin, times.latest - kMargin};
+}
+
 // A TimeArg on the clock or on one of `ids` (whose etas or finished_ats `base` names);
-// rarely an arbitrary absolute time.
-rc::Gen<TimeArg> time_arg(TimeArg::Base base, std::vector<std::string> ids) {
+// rarely an arbitrary absolute time inside `times`.
+rc::Gen<TimeArg> time_arg(TimeArg::Base base, std::vector<std::string> ids,
+                          const TimeRange& times) {
   auto on_clock = rc::gen::map(
       offset(), [](Duration d) { return TimeArg{.base = TimeArg::Base::clock, .offset = d}; });
-  auto anywhere = rc::gen::map(generators::any_timestamp(), [](Timestamp t) {
+  auto anywhere = rc::gen::map(generators::any_timestamp(inside(times)), [](Timestamp t) {
     return TimeArg{.base = TimeArg::Base::absolute, .absolute = t};
   });
   if (ids.empty()) return rc::gen::weightedOneOf<TimeArg>({{20, on_clock}, {1, anywhere}});
@@ -152,16 +161,16 @@ rc::Gen<Task> task(const ReferenceModel& model) {
   });
 }
 
-rc::Gen<TimeArg> eta(const ReferenceModel& model) {
-  return time_arg(TimeArg::Base::eta_of, model.task_ids());
+rc::Gen<TimeArg> eta(const ReferenceModel& model, const TimeRange& times) {
+  return time_arg(TimeArg::Base::eta_of, model.task_ids(), times);
 }
 
-rc::Gen<TimeArg> dequeue_time(const ReferenceModel& model) {
-  return time_arg(TimeArg::Base::eta_of, model.task_ids());
+rc::Gen<TimeArg> dequeue_time(const ReferenceModel& model, const TimeRange& times) {
+  return time_arg(TimeArg::Base::eta_of, model.task_ids(), times);
 }
 
-rc::Gen<TimeArg> finish_time(const ReferenceModel& model) {
-  return time_arg(TimeArg::Base::finished_at_of, model.result_ids());
+rc::Gen<TimeArg> finish_time(const ReferenceModel& model, const TimeRange& times) {
+  return time_arg(TimeArg::Base::finished_at_of, model.result_ids(), times);
 }
 
 rc::Gen<TaskResult> result(const std::string& task_id) {
@@ -222,6 +231,43 @@ std::string TimeArg::show(const ReferenceModel* model) const {
   }
   if (model) out += "=" + show_time(resolve(*model));
   return out;
+}
+
+}  // namespace taskstore::conformance
+
+namespace taskstore::conformance {
+
+std::uint32_t commands_for(const std::vector<std::string>& ids) {
+  using K = CommandKind;
+  const auto mask = [](std::initializer_list<K> kinds) {
+    std::uint32_t out = 0;
+    for (const K kind : kinds) out |= std::uint32_t{1} << static_cast<unsigned>(kind);
+    return out;
+  };
+  // What reaches each group of requirements: the operations it is about, those that make
+  // the statuses it speaks of, and reads that show the effect.
+  const std::vector<std::pair<std::string, std::uint32_t>> groups{
+      {"ENQ-", mask({K::enqueue, K::dequeue, K::get_task, K::advance_clock})},
+      {"DEQ-", mask({K::enqueue, K::dequeue, K::mark_running, K::mark_done, K::mark_failed,
+                     K::reschedule, K::get_task, K::advance_clock})},
+      {"RUN-", mask({K::enqueue, K::dequeue, K::mark_running, K::get_task})},
+      {"DONE-", mask({K::enqueue, K::dequeue, K::mark_done, K::get_result, K::get_task})},
+      {"RES-", mask({K::enqueue, K::mark_done, K::mark_failed, K::get_result})},
+      {"PUR-", mask({K::enqueue, K::mark_done, K::mark_failed, K::purge_results, K::get_result,
+                     K::get_task, K::advance_clock})},
+      {"FAIL-", mask({K::enqueue, K::dequeue, K::mark_failed, K::get_task, K::get_result})},
+      {"GET-", mask({K::enqueue, K::dequeue, K::mark_failed, K::get_task})},
+      {"RSC-", mask({K::enqueue, K::dequeue, K::mark_done, K::mark_failed, K::reschedule,
+                     K::get_task, K::advance_clock})},
+  };
+  std::uint32_t commands = 0;
+  for (const std::string& id : ids) {
+    const auto group = std::find_if(groups.begin(), groups.end(),
+                                    [&](const auto& g) { return id.rfind(g.first, 0) == 0; });
+    if (group == groups.end()) return ~std::uint32_t{0};  // ERR-, RT-: every operation
+    commands |= group->second;
+  }
+  return commands == 0 ? ~std::uint32_t{0} : commands;
 }
 
 }  // namespace taskstore::conformance

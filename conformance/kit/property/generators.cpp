@@ -1,5 +1,6 @@
 #include "taskstore/conformance/property/generators.hpp"
 
+#include <algorithm>
 #include <cstdint>
 
 namespace taskstore::conformance::generators {
@@ -95,8 +96,14 @@ rc::Gen<std::string> malformed_task_id() {
       std::string("\xed\xa0\x80"));                                          // a surrogate
 }
 
-rc::Gen<Timestamp> any_timestamp() {
-  return rc::gen::map(rc::gen::inRange<std::int64_t>(-kSafeMicros, kSafeMicros + 1), from_micros);
+rc::Gen<Timestamp> any_timestamp(TimeRange range) {
+  const std::int64_t first = to_micros(range.earliest);
+  const std::int64_t last = to_micros(range.latest);
+  const auto edge = [&](std::int64_t us) { return from_micros(std::clamp(us, first, last)); };
+  return rc::gen::weightedOneOf<Timestamp>({
+      {9, rc::gen::map(rc::gen::inRange<std::int64_t>(first, last + 1), from_micros)},
+      {1, rc::gen::element(edge(first), edge(first + 1), edge(last - 1), edge(last))},
+  });
 }
 
 rc::Gen<RetryPolicy> retry_policy() {
@@ -111,14 +118,14 @@ rc::Gen<RetryPolicy> retry_policy() {
   });
 }
 
-rc::Gen<Task> valid_task() {
-  return rc::gen::exec([] {
+rc::Gen<Task> valid_task(TimeRange times) {
+  return rc::gen::exec([times] {
     Task task;
     task.id = *valid_task_id();
     task.name = *rc::gen::nonEmpty(text(60));
     task.payload = *bytes(200);
     task.status = TaskStatus::PENDING;
-    task.eta = *any_timestamp();
+    task.eta = *any_timestamp(times);
     task.attempts = *rc::gen::inRange<std::int32_t>(0, std::numeric_limits<std::int32_t>::max());
     task.max_retries = *rc::gen::inRange<std::int32_t>(0, std::numeric_limits<std::int32_t>::max());
     task.retry = *retry_policy();
@@ -126,20 +133,20 @@ rc::Gen<Task> valid_task() {
       task.schedule = IntervalSchedule{Duration{*rc::gen::inRange<std::int64_t>(1, kSafeMicros)}};
     }
     if (*rc::gen::arbitrary<bool>()) task.last_error = *text(80);  // "" is not "none"
-    task.created_at = *any_timestamp();
-    task.updated_at = *any_timestamp();
+    task.created_at = *any_timestamp(times);
+    task.updated_at = *any_timestamp(times);
     return task;
   });
 }
 
-rc::Gen<TaskResult> success_result(std::string task_id) {
-  return rc::gen::exec([task_id] {
+rc::Gen<TaskResult> success_result(std::string task_id, TimeRange times) {
+  return rc::gen::exec([task_id, times] {
     TaskResult result;
     result.task_id = task_id;
     result.status = TaskStatus::SUCCESS;
     result.value = *bytes(200);
     if (*rc::gen::arbitrary<bool>()) result.error = *text(80);
-    result.finished_at = *any_timestamp();
+    result.finished_at = *any_timestamp(times);
     return result;
   });
 }

@@ -103,6 +103,19 @@ PropertyVerdict run_property(const std::string& what, int runs, bool numbered_st
   return verdict(what, params, result, numbered_steps);
 }
 
+// "enqueue, dequeue, get_task" for the commands in `commands`.
+std::string command_names(std::uint32_t commands) {
+  static constexpr const char* kNames[] = {"enqueue",       "dequeue",     "mark_running",
+                                           "mark_done",     "get_result",  "purge_results",
+                                           "mark_failed",   "get_task",    "reschedule",
+                                           "advance_clock"};
+  std::string out;
+  for (unsigned kind = 0; kind < std::size(kNames); ++kind) {
+    if ((commands >> kind) & 1U) out += (out.empty() ? "" : ", ") + std::string(kNames[kind]);
+  }
+  return out;
+}
+
 // Whether the backend's environments take the test's clock: one probe store decides.
 bool takes_a_clock(const Backend& backend) {
   const StoreUnderTest probe(backend, generators::kT0);
@@ -113,8 +126,10 @@ bool takes_a_clock(const Backend& backend) {
 
 int property_runs() { return suite_config().property_runs; }
 
-PropertyVerdict check_against_model(const Backend& backend, int runs) {
-  const GenerationOptions options{.predictable_stamps = takes_a_clock(backend)};
+PropertyVerdict check_against_model(const Backend& backend, int runs, std::uint32_t commands) {
+  const GenerationOptions options{.predictable_stamps = takes_a_clock(backend),
+                                  .times = backend.capabilities.times,
+                                  .commands = commands};
   std::size_t steps = 0;
   std::size_t longest = 0;
   PropertyVerdict v = run_property(
@@ -135,6 +150,7 @@ PropertyVerdict check_against_model(const Backend& backend, int runs) {
     if (!options.predictable_stamps) {
       v.report += "; the backend takes no clock: updated_at unchecked, no final failures";
     }
+    if (commands != ~std::uint32_t{0}) v.report += "; commands: " + command_names(commands);
   }
   return v;
 }
@@ -146,7 +162,8 @@ PropertyVerdict check_sequences(const std::string& what, int runs,
 
 PropertyVerdict check_task_round_trip(const Backend& backend, int runs) {
   return run_property("task round trip on '" + backend.name + "'", runs, false, [&backend] {
-    const TaskCase c = *rc::gen::map(generators::valid_task(), [](Task t) { return TaskCase{t}; });
+    const TaskCase c = *rc::gen::map(generators::valid_task(backend.capabilities.times),
+                                     [](Task t) { return TaskCase{t}; });
     StoreUnderTest sut(backend, generators::kT0);
     const auto enqueued = sut.call(sut.store().enqueue(c.task));
     if (enqueued.error != ErrorKind::none) {
@@ -174,8 +191,9 @@ PropertyVerdict check_result_round_trip(const Backend& backend, int runs) {
     Task task;
     task.id = "round-trip";
     task.name = "job";
-    const ResultCase c = *rc::gen::map(generators::success_result(task.id),
-                                       [](TaskResult r) { return ResultCase{r}; });
+    const ResultCase c =
+        *rc::gen::map(generators::success_result(task.id, backend.capabilities.times),
+                      [](TaskResult r) { return ResultCase{r}; });
     StoreUnderTest sut(backend, generators::kT0);
     RC_ASSERT(sut.call(sut.store().enqueue(task)).error == ErrorKind::none);
     const auto done = sut.call(sut.store().mark_done(task.id, c.result));

@@ -90,6 +90,7 @@ TEST_P(CompletionTest, GetResult_NoResultOrUnknownId_ReturnsEmpty) {
 
 TEST_P(CompletionTest, Result_EveryField_RoundTripsExactly) {
   TASKSTORE_REQUIREMENTS("RT-2");
+  TASKSTORE_REQUIRE_TIMES(from_micros(-1'234'567));
   add_task("rt");
   TaskResult result{.task_id = "rt",
                     .status = TaskStatus::SUCCESS,

@@ -1,4 +1,5 @@
-// Concurrency and asynchrony: CON-1, CON-4 (within one process), ASY-1.
+// Concurrency and asynchrony: CON-1, CON-4 (within one process), CON-5, ASY-1.
+#include <atomic>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <mutex>
@@ -180,6 +181,74 @@ TEST_P(ConcurrencyTest, Operations_ResumeOnTheCallersExecutor) {
   pool.join();
   EXPECT_TRUE(lost.empty()) << "resumed off the caller's strand after: "
                             << ::testing::PrintToString(lost);
+}
+
+// CON-5: each kind of write, started while another writer holds the store's write lock for
+// kHold, waits for it and then takes effect. Contention is made, not measured: the test
+// asserts only that nothing failed and everything took effect.
+TEST_P(ConcurrencyTest, WriteLockHeldElsewhere_EveryWriteWaitsThenSucceeds) {
+  TASKSTORE_REQUIREMENTS("CON-5");
+  constexpr auto kHold = 500ms;
+  add_task("claim-me", t0());
+  for (const char* id : {"run-me", "done-me", "fail-me", "retry-me", "move-me"}) {
+    add_task(id, t0() + 1h);
+  }
+  const TaskResult result{.task_id = "done-me",
+                          .status = TaskStatus::SUCCESS,
+                          .value = to_bytes("v"),
+                          .finished_at = t0()};
+  struct Write {
+    const char* what;
+    std::function<void()> call;
+  };
+  std::size_t purged = 0;
+  std::string claimed;
+  const std::vector<Write> writes{
+      {"enqueue", [&] { run(store().enqueue(make_task("new", t0() + 1h))); }},
+      {"dequeue", [&] { claimed = claim_id(t0()); }},
+      {"mark_running", [&] { run(store().mark_running("run-me")); }},
+      {"mark_done", [&] { run(store().mark_done("done-me", result)); }},
+      {"mark_failed for good", [&] { run(store().mark_failed("fail-me", "gave up", false)); }},
+      {"mark_failed to retry", [&] { run(store().mark_failed("retry-me", "again")); }},
+      {"reschedule", [&] { run(store().reschedule("move-me", t0() + 2h)); }},
+      {"purge_results", [&] { purged = run(store().purge_results(t0() + 1us)); }},
+  };
+  std::vector<std::string> waited;
+  bool failed = false;
+  for (const Write& write : writes) {
+    std::unique_ptr<HeldLock> held;
+    const auto hold = [&] { held = environment().hold_write_lock(); };
+    if (const auto why = try_hook("hold_write_lock", hold)) GTEST_SKIP() << *why;
+    std::atomic<bool> released{false};
+    std::thread releaser([&] {
+      std::this_thread::sleep_for(kHold);
+      released = true;
+      held.reset();
+    });
+    try {
+      write.call();
+      if (released) waited.emplace_back(write.what);
+    } catch (const std::exception& e) {
+      failed = true;
+      ADD_FAILURE() << write.what << ", started while another writer held the store's write "
+                    << "lock for " << kHold.count() << " ms, raised " << type_name_of(e) << ": "
+                    << e.what();
+    }
+    releaser.join();
+  }
+  if (failed) return;  // the other checks would only repeat it
+  ASSERT_FALSE(waited.empty()) << "no write waited for hold_write_lock's lock: the hook holds "
+                                  "nothing the backend's writes take, so nothing was checked";
+  EXPECT_EQ(must_get("new").status, TaskStatus::PENDING);
+  EXPECT_EQ(claimed, "claim-me");
+  EXPECT_EQ(must_get("claim-me").status, TaskStatus::RUNNING);
+  EXPECT_EQ(must_get("run-me").status, TaskStatus::RUNNING);
+  EXPECT_EQ(run(store().get_result("done-me")), std::nullopt) << "purged at t0 + 1us";
+  EXPECT_EQ(purged, 1u);
+  EXPECT_EQ(must_get("done-me").status, TaskStatus::SUCCESS);
+  EXPECT_EQ(must_get("fail-me").status, TaskStatus::FAILED);
+  EXPECT_EQ(must_get("retry-me").status, TaskStatus::RETRYING);
+  EXPECT_EQ(must_get("move-me").eta, t0() + 2h);
 }
 
 TASKSTORE_INSTANTIATE_SUITE(ConcurrencyTest);

@@ -182,9 +182,7 @@ TEST_P(DequeueTest, Dequeue_DamagedTaskFirstInLine_IsPassedOver) {
   TASKSTORE_REQUIREMENTS("DEQ-9");
   add_task("damaged", t0() - 1s);
   add_task("healthy", t0());
-  if (!environment().corrupt_task("damaged")) {
-    GTEST_SKIP() << "backend '" << backend().name << "' has no stored form to damage";
-  }
+  if (const auto why_not = damage("damaged")) GTEST_SKIP() << *why_not;
   EXPECT_EQ(claim_id(t0()), "healthy") << "a damaged task stopped the queue";
   EXPECT_EQ(claim_id(t0()), "(nothing)") << "the damaged task was handed out";
   TASKSTORE_ERROR_MESSAGE(CorruptionError, run(store().get_task("damaged")));

@@ -1,4 +1,6 @@
 // Errors: ERR-1, ERR-2.
+#include <algorithm>
+
 #include "taskstore/conformance/expect_error.hpp"
 
 namespace taskstore::conformance {
@@ -31,7 +33,10 @@ TEST_P(ErrorsTest, UnknownId_EveryMutation_ThrowsNotFoundAndLeavesNothing) {
     EXPECT_FALSE(run(store().get_task(ghost)).has_value()) << "the operation created a task";
     EXPECT_FALSE(run(store().get_result(ghost)).has_value()) << "an orphan result was stored";
   }
-  EXPECT_EQ(run(store().purge_results(t0() + std::chrono::hours(24 * 365 * 100))), 0u)
+  // A century on, or the last time the backend stores if that comes first.
+  const Timestamp later =
+      std::min(t0() + std::chrono::hours(24 * 365 * 100), backend().capabilities.times.latest);
+  EXPECT_EQ(run(store().purge_results(later)), 0u)
       << "a result was stored somewhere for an unknown task";
   EXPECT_EQ(must_get("bystander").status, TaskStatus::PENDING);
 }

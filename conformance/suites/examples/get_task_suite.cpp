@@ -29,9 +29,7 @@ TEST_P(GetTaskTest, GetTask_DamagedTask_ThrowsCorruptionNamingTheLocation) {
   TASKSTORE_REQUIREMENTS("GET-3");
   add_task("damaged");
   add_task("intact");
-  if (!environment().corrupt_task("damaged")) {
-    GTEST_SKIP() << "backend '" << backend().name << "' has no stored form to damage";
-  }
+  if (const auto why_not = damage("damaged")) GTEST_SKIP() << *why_not;
   const std::string message =
       TASKSTORE_ERROR_MESSAGE(CorruptionError, run(store().get_task("damaged")));
   EXPECT_NE(message.find(where()), std::string::npos)

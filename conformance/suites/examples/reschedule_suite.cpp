@@ -44,9 +44,7 @@ TEST_P(RescheduleTest, Reschedule_UnknownId_ThrowsNotFound) {
 TEST_P(RescheduleTest, Reschedule_DamagedTask_ThrowsStorageErrorAndIsNotDue) {
   TASKSTORE_REQUIREMENTS("RSC-3");
   add_task("damaged", t0() + 1h);
-  if (!environment().corrupt_task("damaged")) {
-    GTEST_SKIP() << "backend '" << backend().name << "' has no stored form to damage";
-  }
+  if (const auto why_not = damage("damaged")) GTEST_SKIP() << *why_not;
   TASKSTORE_ERROR_MESSAGE(StorageError, run(store().reschedule("damaged", t0())));
   // The damaged task must not come back as a claim, nor may it stop the queue.
   add_task("healthy");

@@ -1,4 +1,5 @@
-// Round trips and persistence: RT-1, DUR-1.
+// Round trips and persistence: RT-1, RT-3, DUR-1.
+#include <algorithm>
 #include <map>
 
 #include "taskstore/conformance/expect_error.hpp"
@@ -10,17 +11,21 @@ using namespace std::chrono_literals;
 
 class RoundTripTest : public ConformanceTest {
  protected:
+  // The extreme times unusual_tasks() uses: the contract's least range (RT-3) holds them.
+  static constexpr Timestamp kYearOne = kContractTimeRange.earliest + 1us;
+  static constexpr Timestamp kYear9999 = kContractTimeRange.latest;
+
   // Tasks that between them use every field in unusual ways.
   std::vector<Task> unusual_tasks() {
     std::vector<Task> tasks;
     Task binary = make_task("bin\xc3\xa4r-\xe2\x9c\x93-\xf0\x9f\x93\xa6");  // UTF-8 id
     binary.name = "n\xc3\xa4me.with.unicode";
     binary.payload = to_bytes(std::string("\0\0\x01\x7f\x80\xff\0 end", 11));
-    binary.eta = from_micros(-62'135'596'800'000'000 + 1);  // 0001-01-01, before the epoch
+    binary.eta = kYearOne;  // 0001-01-01, before the epoch
     binary.attempts = 0;
     binary.max_retries = 0;
     binary.created_at = from_micros(-1);  // 1us before the epoch
-    binary.updated_at = from_micros(253'402'300'799'999'999);  // 9999-12-31T23:59:59.999999
+    binary.updated_at = kYear9999;  // 9999-12-31T23:59:59.999999
     tasks.push_back(binary);
 
     Task rich = make_task("rich");
@@ -55,6 +60,7 @@ class RoundTripTest : public ConformanceTest {
 
 TEST_P(RoundTripTest, Task_EveryField_RoundTripsExactly) {
   TASKSTORE_REQUIREMENTS("RT-1");
+  TASKSTORE_REQUIRE_TIMES(kYearOne, kYear9999);
   for (const Task& task : unusual_tasks()) {
     SCOPED_TRACE(describe(task));
     run(store().enqueue(task));
@@ -67,6 +73,7 @@ TEST_P(RoundTripTest, Task_EveryField_RoundTripsExactly) {
 TEST_P(RoundTripTest, Reopen_KeepsTasksResultsCountersAndOrder) {
   TASKSTORE_REQUIREMENTS("DUR-1");
   TASKSTORE_REQUIRE_CAPABILITY(persistent);
+  TASKSTORE_REQUIRE_TIMES(kYearOne, kYear9999);
   std::vector<Task> tasks = unusual_tasks();
   for (const Task& task : tasks) run(store().enqueue(task));
   add_task("tie-1", t0() + 1h);
@@ -109,6 +116,93 @@ TEST_P(RoundTripTest, Reopen_KeepsTasksResultsCountersAndOrder) {
   EXPECT_EQ(claim_id(t0() + 1h), "tie-1");
   EXPECT_EQ(claim_id(t0() + 1h), "tie-2");
   EXPECT_EQ(claim_id(t0() + 24h), "(nothing)");
+}
+
+// The error `operation` raised, type and message, or "" if it raised none.
+std::string raised(const std::function<void()>& operation) {
+  try {
+    operation();
+  } catch (const std::exception& e) {
+    return type_name_of(e) + ": " + e.what();
+  }
+  return "";
+}
+
+// The ends of the declared range and of the contract's least range (and their neighbours),
+// as far as the declared range holds them, in order.
+std::vector<Timestamp> edge_times(const TimeRange& declared) {
+  const TimeRange& least = kContractTimeRange;
+  std::vector<Timestamp> edges{declared.earliest, declared.earliest + 1us, least.earliest,
+                               least.earliest + 1us,  least.latest - 1us,  least.latest,
+                               declared.latest - 1us, declared.latest};
+  std::erase_if(edges, [&](Timestamp t) { return !declared.contains(t); });
+  std::sort(edges.begin(), edges.end());
+  edges.erase(std::unique(edges.begin(), edges.end()), edges.end());
+  return edges;
+}
+
+TEST_P(RoundTripTest, TimeRange_CoversYearsOneTo9999_AndItsEndsRoundTripOrderAndCut) {
+  TASKSTORE_REQUIREMENTS("RT-3");
+  const TimeRange declared = backend().capabilities.times;
+  EXPECT_TRUE(declared.covers(kContractTimeRange))
+      << "backend '" << backend().name << "' declares times " << format_time_range(declared)
+      << ", which leaves out part of " << format_time_range(kContractTimeRange)
+      << ", the least range every backend must store";
+  const std::vector<Timestamp> edges = edge_times(declared);
+  std::vector<std::string> stored;  // edge tasks enqueued, in eta order
+  for (std::size_t i = 0; i < edges.size(); ++i) {
+    const std::string when = format_timestamp(edges[i]);
+    Task task = make_task("edge-" + std::to_string(i), edges[i]);
+    task.created_at = edges[i];
+    task.updated_at = edges[i];
+    const std::string enqueued =
+        raised([&] { run(store().enqueue(task)); });
+    if (!enqueued.empty()) {
+      ADD_FAILURE() << "enqueue of a task whose eta, created_at and updated_at are " << when
+                    << " (inside the declared range) raised " << enqueued;
+      continue;
+    }
+    stored.push_back(task.id);
+    EXPECT_EQ(must_get(task.id), task) << "the task due at " << when << " read back differs";
+
+    const TaskResult result{.task_id = "done-" + std::to_string(i),
+                            .status = TaskStatus::SUCCESS,
+                            .value = to_bytes("v"),
+                            .finished_at = edges[i]};
+    add_task(result.task_id);
+    const std::string done =
+        raised([&] { run(store().mark_done(result.task_id, result)); });
+    if (!done.empty()) {
+      ADD_FAILURE() << "mark_done with a result finished at " << when << " raised " << done;
+      continue;
+    }
+    EXPECT_EQ(run(store().get_result(result.task_id)), result)
+        << "the result finished at " << when << " read back differs";
+  }
+  if (stored.empty()) return;  // every enqueue failed: reported above
+
+  // The first instant claims the task due then and nothing later; the last claims the
+  // rest, in eta order.
+  if (edges.front() == declared.earliest && stored.front() == "edge-0") {
+    EXPECT_EQ(claim_id(declared.earliest), "edge-0")
+        << "dequeue(" << format_timestamp(declared.earliest) << ") must claim the task due then";
+    stored.erase(stored.begin());
+  }
+  EXPECT_EQ(claim_id(declared.earliest), "(nothing)")
+      << "dequeue(" << format_timestamp(declared.earliest) << ") claimed a task due later";
+  for (const std::string& id : stored) {
+    EXPECT_EQ(claim_id(declared.latest), id)
+        << "dequeue(" << format_timestamp(declared.latest) << ") out of eta order";
+  }
+  EXPECT_EQ(claim_id(declared.latest), "(nothing)");
+
+  // A purge at the last instant removes every result but the one finished then.
+  const std::size_t removed = run(store().purge_results(declared.latest));
+  EXPECT_EQ(removed, edges.size() - 1)
+      << "purge_results(" << format_timestamp(declared.latest)
+      << ") must remove the results finished before it and keep the one finished at it";
+  EXPECT_TRUE(run(store().get_result("done-" + std::to_string(edges.size() - 1))).has_value())
+      << "the result finished at " << format_timestamp(declared.latest) << " was purged";
 }
 
 TASKSTORE_INSTANTIATE_SUITE(RoundTripTest);

@@ -2,24 +2,47 @@
 // compared step by step with the reference model.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <iostream>
 
 #include "taskstore/conformance/expect_error.hpp"
 #include "taskstore/conformance/fixture.hpp"
 #include "taskstore/conformance/property/property.hpp"
+#include "taskstore/conformance/property/storage_commands.hpp"
+#include "taskstore/conformance/requirements.hpp"
 
 namespace taskstore::conformance {
 namespace {
 
 class StorageModelProperty : public BackendTest {};
 
+#define TASKSTORE_MODEL_REQUIREMENTS                                                            \
+  "ENQ-1", "ENQ-2", "ENQ-3", "ENQ-4", "ENQ-5", "DEQ-1", "DEQ-2", "DEQ-3", "DEQ-4", "DEQ-5",      \
+      "DEQ-8", "RUN-1", "RUN-2", "DONE-1", "DONE-2", "DONE-3", "RES-1", "RES-2", "PUR-1",        \
+      "PUR-2", "PUR-3", "PUR-4", "FAIL-1", "FAIL-2", "FAIL-3", "GET-1", "GET-2", "RSC-1",        \
+      "RSC-2", "RSC-4", "RSC-6", "RSC-7", "ERR-1", "ERR-2", "RT-1", "RT-2"
+
 TEST_P(StorageModelProperty, RandomSequences_MatchTheReferenceModel) {
-  TASKSTORE_REQUIREMENTS("ENQ-1", "ENQ-2", "ENQ-3", "ENQ-4", "ENQ-5", "DEQ-1", "DEQ-2", "DEQ-3",
-                         "DEQ-4", "DEQ-5", "DEQ-8", "RUN-1", "RUN-2", "DONE-1", "DONE-2", "DONE-3",
-                         "RES-1", "RES-2", "PUR-1", "PUR-2", "PUR-3", "PUR-4", "FAIL-1", "FAIL-2",
-                         "FAIL-3", "GET-1", "GET-2", "RSC-1", "RSC-2", "RSC-4", "RSC-6", "RSC-7",
-                         "ERR-1", "ERR-2", "RT-1", "RT-2");
-  const PropertyVerdict verdict = check_against_model(GetParam(), property_runs());
+  TASKSTORE_REQUIREMENTS(TASKSTORE_MODEL_REQUIREMENTS);
+  // Under --filter, only the commands that reach the selected requirements.
+  std::vector<std::string> selected;
+  for (const char* id : {TASKSTORE_MODEL_REQUIREMENTS}) {
+    if (requirement_selected(id)) selected.emplace_back(id);
+  }
+  const PropertyVerdict verdict =
+      check_against_model(GetParam(), property_runs(), commands_for(selected));
+  const bool hits_selection =
+      std::any_of(verdict.violated.begin(), verdict.violated.end(),
+                  [](const std::string& id) { return requirement_selected(id); });
+  if (!verdict.passed && !verdict.violated.empty() && !hits_selection) {
+    // The run stopped at a failure the selection leaves out: the selected requirements
+    // were not checked to the end, and the failure is not theirs to report.
+    std::string ids;
+    for (const auto& id : verdict.violated) ids += (ids.empty() ? "" : ", ") + id;
+    GTEST_SKIP() << "not checked: the random sequences stopped at a failure of " << ids
+                 << ", which --filter leaves out (run with --filter " << verdict.violated.front()
+                 << " to see it)";
+  }
   if (!verdict.passed) {
     record_violated_requirements(verdict.violated);
     FAIL() << verdict.report;

@@ -67,9 +67,16 @@ for line in sys.stdin:
         if mode == "hello_silent":
             time.sleep(3600)
         v2 = mode.startswith("v2_")
+        capabilities = {"persistent": False, "multi_process": False, "concurrent": v2}
+        if mode == "datetime_times":
+            capabilities["times"] = {"earliest": -62135596800000000, "latest": 253402300799999999}
+        if mode == "backwards_times":
+            capabilities["times"] = {"earliest": 5, "latest": 4}
+        if mode == "float_times":
+            capabilities["times"] = {"earliest": 0.5, "latest": 4}
         send({"id": rid, "ok": True, "result": {
             "protocol": 3 if mode == "protocol3" else 2 if v2 else 1, "backend": "fake driver",
-            "capabilities": {"persistent": False, "multi_process": False, "concurrent": v2}}})
+            "capabilities": capabilities}})
     elif op == "open":
         with open(marker + ".pids", "a") as f:
             f.write("%d\n" % os.getpid())
@@ -383,8 +390,28 @@ TEST_F(ExecBackendTest, Name_AndCapabilities_ComeFromTheHandshake) {
       << "a driver without 'concurrent' answers one request at a time: nothing overlaps";
   EXPECT_EQ(environment_->open_with_clock([] { return Timestamp{}; }), nullptr)
       << "the driver does not declare 'clock'";
-  EXPECT_FALSE(environment_->corrupt_task("x")) << "the driver does not declare 'corruptible'";
+  EXPECT_THROW(environment_->corrupt_task("x"), NotSupportedError)
+      << "the driver does not declare 'corruptible'";
+  EXPECT_THROW(environment_->hold_write_lock(), NotSupportedError)
+      << "the driver does not declare 'lockable'";
   EXPECT_TRUE(contains(environment_->location(), (dir_ / "stores").string()));
+}
+
+TEST_F(ExecBackendTest, Handshake_TimeRange_IsTheDriversOrTheWidest) {
+  open("good");
+  EXPECT_EQ(backend_.capabilities.times, kWidestTimeRange) << "no `times`: the widest range";
+  store_.reset();
+  environment_.reset();
+  open("datetime_times");
+  EXPECT_EQ(backend_.capabilities.times, kContractTimeRange);
+  for (const char* mode : {"backwards_times", "float_times"}) {
+    try {
+      exec_backend(command(mode), options());
+      ADD_FAILURE() << mode << ": a malformed time range was accepted";
+    } catch (const StorageError& e) {
+      EXPECT_TRUE(contains(e.what(), "capabilities.times")) << e.what();
+    }
+  }
 }
 
 TEST_F(ExecBackendTest, EmptyCommand_IsAUsageError) {

@@ -12,6 +12,12 @@ namespace taskstore::conformance::selftest {
 // broken_eta_boundary: a task whose eta equals now is not due (breaks DEQ-3).
 // broken_final_failure: mark_failed(will_retry = false) always fails (breaks FAIL-3, and
 //   is a setup step of DEQ-2, DEQ-8 and PUR-3, which must not fail for it).
+// datetime_times: refuses times outside years 1 to 9999 and declares that range (correct:
+//   the suite must draw every time inside it).
+// broken_century_times: refuses times outside 1970 to 2100 and declares that range
+//   (breaks RT-3 alone).
+// broken_busy_timeout: its writes give up after 50 ms while hold_write_lock holds its lock
+//   (breaks CON-5).
 std::vector<BackendScheme> broken_schemes();
 
 }  // namespace taskstore::conformance::selftest

@@ -67,6 +67,7 @@ class SelfTest : public ::testing::Test {
         std::string(TASKSTORE_SELFTEST_RUNNER) +
         " --backend memory --backend broken_mark_failed"
         " --backend broken_purge --backend broken_eta_boundary --backend broken_final_failure"
+        " --backend datetime_times --backend broken_century_times --backend broken_busy_timeout"
         " --report tsv=" + report_->string() + " --report junit=" + report_path("xml").string() +
         " --report json=" + report_path("json").string() +
         " --report markdown=" + report_path("md").string()));
@@ -174,6 +175,56 @@ TEST(ConformanceProgram, SetupStepThatFails_LeavesTheRequirementNotCheckedWithTh
       << purge->second.message;
 }
 
+// A store of years 1 to 9999 that says so passes everything: every time the suite sends,
+// examples and random sequences alike, is inside the declared range.
+TEST_F(SelfTest, StoreOfYearsOneTo9999_PassesEverything) {
+  int rows = 0;
+  for (const auto& [key, c] : *cells_) {
+    if (key.second != "datetime_times") continue;
+    ++rows;
+    EXPECT_TRUE(c.verdict == "PASS" || c.verdict == "SKIP")
+        << key.first << " on datetime_times: " << c.verdict << " " << c.message;
+  }
+  EXPECT_GT(rows, 30);
+  EXPECT_EQ(cell("RT-3", "datetime_times").verdict, "PASS");
+}
+
+// A store of a narrower range fails RT-3 and nothing else.
+TEST_F(SelfTest, StoreNarrowerThanYearsOneTo9999_FailsRt3Alone) {
+  expect_caught("RT-3", "broken_century_times");
+  EXPECT_NE(cell("RT-3", "broken_century_times").message.find("1970-01-01T00:00:00.000000Z .. "
+                                                              "2100-01-01T00:00:00.000000Z"),
+            std::string::npos)
+      << cell("RT-3", "broken_century_times").message;
+  for (const auto& [key, c] : *cells_) {
+    if (key.second != "broken_century_times" || key.first == "RT-3") continue;
+    EXPECT_NE(c.verdict, "FAIL") << key.first << " on broken_century_times: " << c.message;
+  }
+}
+
+// A store that gives up on a held lock fails CON-5, naming the write and the wait.
+TEST_F(SelfTest, WriteThatGivesUpOnAHeldLock_IsCaughtAsCon5) {
+  expect_caught("CON-5", "broken_busy_timeout");
+  const std::string& message = cell("CON-5", "broken_busy_timeout").message;
+  EXPECT_NE(message.find("enqueue, started while another writer held the store's write lock "
+                         "for 500 ms, raised taskstore::StorageError"),
+            std::string::npos)
+      << message;
+  EXPECT_EQ(message.find("no write waited"), std::string::npos) << message;
+  EXPECT_EQ(cell("CON-5", "memory").verdict, "SKIP");
+}
+
+// The report says what each backend declares, the time range included.
+TEST_F(SelfTest, Report_ShowsEachBackendsDeclaredTimes) {
+  EXPECT_NE(run_->output.find("datetime_times: concurrent_calls; times "
+                              "0001-01-01T00:00:00.000000Z .. 9999-12-31T23:59:59.999999Z"),
+            std::string::npos)
+      << run_->output;
+  const auto json = nlohmann::json::parse(read_file(report_path("json")));
+  EXPECT_EQ(json["capabilities"]["broken_century_times"]["times"]["latest"].get<std::int64_t>(),
+            4'102'444'800'000'000);
+}
+
 TEST_F(SelfTest, BrokenBackends_StillPassWhatTheyDoNotBreak) {
   EXPECT_EQ(cell("RES-2", "broken_mark_failed").verdict, "PASS");
   EXPECT_EQ(cell("FAIL-1", "broken_purge").verdict, "PASS");
@@ -208,7 +259,7 @@ TEST_F(SelfTest, JunitReport_HasATestcasePerRequirementAndBackend_WithTheFailure
 TEST_F(SelfTest, JsonReport_HoldsEveryVerdictAndTheSummary) {
   const auto doc = nlohmann::json::parse(read_file(report_path("json")));
   EXPECT_EQ(doc["tool"], "taskstore-conformance");
-  EXPECT_EQ(doc["backends"].size(), 5u);
+  EXPECT_EQ(doc["backends"].size(), 8u);
   EXPECT_GE(doc["summary"]["failed"].get<int>(), 3);
   bool found = false;
   for (const auto& requirement : doc["requirements"]) {
@@ -246,6 +297,26 @@ TEST(ConformanceProgram, Filter_RunsAndReportsOnlyTheSelectedRequirements) {
   EXPECT_FALSE(cells.contains({"DEQ-4", "memory"})) << "a requirement outside the filter";
   EXPECT_EQ(cells.at({"DEQ-3", "memory"}).verdict, "PASS");
   EXPECT_NE(run.output.find("0 failed"), std::string::npos) << run.output;
+}
+
+// --filter limits the random sequences to the commands that reach the selection, and a
+// failure they meet outside it is not reported as the selection's.
+TEST(ConformanceProgram, Filter_LimitsThePropertyCommandsToTheSelection) {
+  const CommandRun run_only = run_command(std::string(TASKSTORE_SELFTEST_RUNNER) +
+                                          " --backend broken_mark_failed --filter RUN-1"
+                                          " --gtest_filter='*StorageModel*'");
+  EXPECT_EQ(run_only.exit_code, 0) << run_only.output;
+  EXPECT_NE(run_only.output.find("commands: enqueue, dequeue, mark_running, get_task"),
+            std::string::npos)
+      << run_only.output;
+  EXPECT_EQ(run_only.output.find("FAIL-1"), std::string::npos)
+      << "mark_failed was generated for RUN-1: " << run_only.output;
+
+  const CommandRun purge = run_command(std::string(TASKSTORE_SELFTEST_RUNNER) +
+                                       " --backend broken_mark_failed --filter PUR-2"
+                                       " --gtest_filter='*StorageModel*'");
+  EXPECT_EQ(purge.output.find("Minimal failing sequence"), std::string::npos) << purge.output;
+  EXPECT_EQ(purge.output.find("FAIL  "), std::string::npos) << purge.output;
 }
 
 TEST(ConformanceProgram, UsageErrors_ExitWithTwoAndNameTheProblem) {

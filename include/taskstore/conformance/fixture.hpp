@@ -7,8 +7,10 @@
 #include <gtest/gtest.h>
 
 #include <boost/asio/io_context.hpp>
+#include <functional>
 #include <initializer_list>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -103,6 +105,13 @@ class ConformanceTest : public BackendTest {
   // The store's location, for messages.
   std::string where() const;
 
+  // Runs an optional hook of the environment (`hook` names it): nullopt once it ran, or,
+  // if the backend does not support it (NotSupportedError), the reason for a skip:
+  //   if (const auto why = try_hook("hold_write_lock", [&] { ... })) GTEST_SKIP() << *why;
+  std::optional<std::string> try_hook(const char* hook, const std::function<void()>& call) const;
+  // Damages task `id` through corrupt_task: nullopt once damaged, else the reason to skip.
+  std::optional<std::string> damage(const std::string& id);
+
   boost::asio::io_context io_;
 
  private:
@@ -139,6 +148,11 @@ void record_violated_requirements(const std::vector<std::string>& ids);
 // What a capability flag of Capabilities means, in words, for skip reasons.
 const char* capability_meaning(std::string_view flag);
 
+// Why a test that uses `times` can't run on `backend`: the first of them outside the times
+// it declares (Capabilities::times), in words; nullopt if all are inside.
+std::optional<std::string> outside_declared_times(const Backend& backend,
+                                                  std::initializer_list<Timestamp> times);
+
 }  // namespace taskstore::conformance
 
 // Use once at the top of a test body: TASKSTORE_REQUIREMENTS("DEQ-3", "DEQ-4");
@@ -167,3 +181,10 @@ const char* capability_meaning(std::string_view flag);
   GTEST_SKIP() << "not checked: backend '" << backend().name                                 \
                << "' does not declare capability '" << #flag << "' ("                        \
                << ::taskstore::conformance::capability_meaning(#flag) << ")"
+
+// Skips the test, visibly, on a backend whose declared times leave out one of the times it
+// uses (only a backend narrower than RT-3 allows can): TASKSTORE_REQUIRE_TIMES(t0() + 1h);
+#define TASKSTORE_REQUIRE_TIMES(...)                                                          \
+  if (const auto taskstore_outside_times_ =                                                  \
+          ::taskstore::conformance::outside_declared_times(backend(), {__VA_ARGS__}))        \
+  GTEST_SKIP() << *taskstore_outside_times_

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "taskstore/storage.hpp"
+#include "taskstore/time.hpp"
 
 namespace taskstore::conformance {
 
@@ -26,6 +27,16 @@ struct Capabilities {
   // (CON-1, CON-2, DEQ-6 and the threaded check of DEQ-7) then SKIP with this reason
   // instead of passing unexercised.
   bool concurrent_calls = true;
+  // The times the backend stores exactly (every eta, stamp, finished_at and time argument).
+  // The suite's generated times stay inside it. RT-3 fails a backend whose range does not
+  // cover years 1 to 9999 (kContractTimeRange); the C++ reference backends keep the default.
+  TimeRange times = kWidestTimeRange;
+};
+
+// A lock taken by StoreEnvironment::hold_write_lock; destroying it releases the lock.
+class HeldLock {
+ public:
+  virtual ~HeldLock() = default;
 };
 
 // One isolated store location (a temporary directory, a database file, ...). The suite
@@ -51,12 +62,19 @@ class StoreEnvironment {
   }
 
   // Damages the stored form of task `task_id` behind the backend's back, so that reading
-  // it must raise CorruptionError. Returns false if the backend has no stored form to
-  // damage; the corruption tests are then skipped for it.
+  // it must raise CorruptionError. Returns false, or throws NotSupportedError saying why,
+  // if the backend has no stored form to damage; the corruption tests then SKIP.
   virtual bool corrupt_task(const std::string& task_id) {
     (void)task_id;
     return false;
   }
+
+  // Takes the store's write lock as another writer would (another process, another
+  // connection) and holds it until the returned object is destroyed. Operations that
+  // write meanwhile must wait for it, however long, and then succeed (CON-5). Throws
+  // NotSupportedError saying why (the default) if the backend has no such lock; the
+  // contention test then SKIPs with that reason.
+  virtual std::unique_ptr<HeldLock> hold_write_lock();
 };
 
 struct Backend {
@@ -72,6 +90,10 @@ struct Backend {
 
 // Prints the name only, so googletest does not dump the struct's bytes.
 void PrintTo(const Backend& backend, std::ostream* os);
+
+// What a backend declares, for reports: "persistent, multi_process, concurrent_calls;
+// times 0001-01-01T00:00:00.000000Z .. 9999-12-31T23:59:59.999999Z".
+std::string describe_capabilities(const Capabilities& capabilities);
 
 // Adds a backend to the registry. Throws std::invalid_argument for an empty or
 // duplicate name, a name with other characters, or a missing factory.

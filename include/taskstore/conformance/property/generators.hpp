@@ -25,16 +25,17 @@ rc::Gen<std::string> valid_task_id();
 // An id every operation must reject (ENQ-5): empty, 101 bytes, NUL, invalid UTF-8.
 rc::Gen<std::string> malformed_task_id();
 
-// Any microsecond timestamp in a range every backend must store (±2^61 µs, about 73,000
-// years either side of 1970).
-rc::Gen<Timestamp> any_timestamp();
+// Any microsecond timestamp in `range` (by default ±2^61 µs, about 73,000 years either
+// side of 1970), its ends and their neighbours included now and then.
+rc::Gen<Timestamp> any_timestamp(TimeRange range = kWidestTimeRange);
 
 rc::Gen<RetryPolicy> retry_policy();
 
 // An arbitrary task that enqueue must accept (RT-1's domain): every field arbitrary
 // within validate_new_task's rules, optional fields absent or present.
-rc::Gen<Task> valid_task();
-// A result mark_done must accept for `task_id` (RT-2's domain).
-rc::Gen<TaskResult> success_result(std::string task_id);
+// Its times are inside `times` (the backend's declared range).
+rc::Gen<Task> valid_task(TimeRange times = kWidestTimeRange);
+// A result mark_done must accept for `task_id` (RT-2's domain), finished inside `times`.
+rc::Gen<TaskResult> success_result(std::string task_id, TimeRange times = kWidestTimeRange);
 
 }  // namespace taskstore::conformance::generators

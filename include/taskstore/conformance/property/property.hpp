@@ -10,6 +10,7 @@
 // from RC_PARAMS as usual, e.g. RC_PARAMS="seed=42" to replay the sequences of an earlier
 // run (the verdict of a failure names its seed).
 
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
@@ -32,8 +33,10 @@ struct PropertyVerdict {
 int property_runs();
 
 // `runs` random sequences (up to 60 steps) of storage commands, each on a fresh store of
-// `backend` opened with the sequence's clock, each step compared with the model.
-PropertyVerdict check_against_model(const Backend& backend, int runs);
+// `backend` opened with the sequence's clock, each step compared with the model. Only the
+// commands in `commands` (GenerationOptions::commands, commands_for) are generated.
+PropertyVerdict check_against_model(const Backend& backend, int runs,
+                                    std::uint32_t commands = ~std::uint32_t{0});
 
 // RT-1: any valid task survives enqueue then get_task unchanged (one fresh store a case).
 PropertyVerdict check_task_round_trip(const Backend& backend, int runs);

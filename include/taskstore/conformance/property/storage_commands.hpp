@@ -34,13 +34,43 @@
 
 namespace taskstore::conformance {
 
+// The storage commands, for choosing which of them a run generates.
+enum class CommandKind : std::uint8_t {
+  enqueue,
+  dequeue,
+  mark_running,
+  mark_done,
+  get_result,
+  purge_results,
+  mark_failed,
+  get_task,
+  reschedule,
+  advance_clock,
+};
+
 struct GenerationOptions {
   // False when the backend stamps times from its own clock (StoreUnderTest::shares_clock).
   // The FAILED results of mark_failed(will_retry = false) would then carry finished_at
   // values the model can't know, and purges of them couldn't be predicted, so such
   // commands are not generated.
   bool predictable_stamps = true;
+  // The backend's declared time range (Capabilities::times): absolute times are drawn
+  // well inside it, so the offsets added to them stay inside too.
+  TimeRange times = kWidestTimeRange;
+  // The commands generated (bit 1 << CommandKind); all by default. A run limited to some
+  // requirements (--filter) generates only the commands that reach them.
+  std::uint32_t commands = ~std::uint32_t{0};
+
+  // 1 if `kind` is generated, else 0: a factor for its weight.
+  std::size_t uses(CommandKind kind) const {
+    return (commands >> static_cast<unsigned>(kind)) & 1U;
+  }
 };
+
+// The commands a run needs to check the requirements `ids` (e.g. {"PUR-2"}: enqueue,
+// mark_done, mark_failed, purge_results, get_result and clock steps), as
+// GenerationOptions::commands. An ID whose commands it does not know needs all of them.
+std::uint32_t commands_for(const std::vector<std::string>& ids);
 
 // A time argument, kept relative to what it was drawn from (the clock, a task's eta, a
 // result's finished_at) and resolved against the model when the step runs. A purge "at
@@ -71,12 +101,13 @@ rc::Gen<std::string> task_id(const ReferenceModel& model);
 // A task to enqueue, eta left to the TimeArg: mostly valid, sometimes one that breaks one
 // of enqueue's rules (ENQ-4, ENQ-5).
 rc::Gen<Task> task(const ReferenceModel& model);
-// At or next to the clock or a task's eta (equal etas make ties, DEQ-4).
-rc::Gen<TimeArg> eta(const ReferenceModel& model);
+// At or next to the clock or a task's eta (equal etas make ties, DEQ-4); now and then
+// anywhere in `times`.
+rc::Gen<TimeArg> eta(const ReferenceModel& model, const TimeRange& times);
 // dequeue's `now`: at or next to the clock or a task's eta (DEQ-3's boundary).
-rc::Gen<TimeArg> dequeue_time(const ReferenceModel& model);
+rc::Gen<TimeArg> dequeue_time(const ReferenceModel& model, const TimeRange& times);
 // A cutoff or finished_at: at or next to the clock or a result's finished_at (PUR-2).
-rc::Gen<TimeArg> finish_time(const ReferenceModel& model);
+rc::Gen<TimeArg> finish_time(const ReferenceModel& model, const TimeRange& times);
 // A result for mark_done, finished_at left to a TimeArg: mostly valid, sometimes for
 // another id or not SUCCESS (DONE-3).
 rc::Gen<TaskResult> result(const std::string& task_id);
@@ -101,8 +132,8 @@ class StorageCommand : public rc::state::Command<ReferenceModel, System> {
 template <typename System>
 class EnqueueCommand final : public StorageCommand<System> {
  public:
-  EnqueueCommand(const ReferenceModel& model, const GenerationOptions&)
-      : task_(*arguments::task(model)), eta_(*arguments::eta(model)) {}
+  EnqueueCommand(const ReferenceModel& model, const GenerationOptions& options)
+      : task_(*arguments::task(model)), eta_(*arguments::eta(model, options.times)) {}
   void apply(ReferenceModel& model) const override { model.enqueue(task_at(model)); }
   void run(const ReferenceModel& before, System& system) const override {
     StoreUnderTest& sut = system.storage();
@@ -134,8 +165,8 @@ class EnqueueCommand final : public StorageCommand<System> {
 template <typename System>
 class DequeueCommand final : public StorageCommand<System> {
  public:
-  DequeueCommand(const ReferenceModel& model, const GenerationOptions&)
-      : now_(*arguments::dequeue_time(model)) {}
+  DequeueCommand(const ReferenceModel& model, const GenerationOptions& options)
+      : now_(*arguments::dequeue_time(model, options.times)) {}
   void apply(ReferenceModel& model) const override { model.dequeue(now_.resolve(model)); }
   void run(const ReferenceModel& before, System& system) const override {
     StoreUnderTest& sut = system.storage();
@@ -187,10 +218,10 @@ class MarkRunningCommand final : public StorageCommand<System> {
 template <typename System>
 class MarkDoneCommand final : public StorageCommand<System> {
  public:
-  MarkDoneCommand(const ReferenceModel& model, const GenerationOptions&)
+  MarkDoneCommand(const ReferenceModel& model, const GenerationOptions& options)
       : id_(*arguments::task_id(model)),
         result_(*arguments::result(id_)),
-        finished_at_(*arguments::finish_time(model)) {}
+        finished_at_(*arguments::finish_time(model, options.times)) {}
   void apply(ReferenceModel& model) const override { model.mark_done(id_, result_at(model)); }
   void run(const ReferenceModel& before, System& system) const override {
     StoreUnderTest& sut = system.storage();
@@ -247,8 +278,8 @@ class GetResultCommand final : public StorageCommand<System> {
 template <typename System>
 class PurgeResultsCommand final : public StorageCommand<System> {
  public:
-  PurgeResultsCommand(const ReferenceModel& model, const GenerationOptions&)
-      : cutoff_(*arguments::finish_time(model)) {}
+  PurgeResultsCommand(const ReferenceModel& model, const GenerationOptions& options)
+      : cutoff_(*arguments::finish_time(model, options.times)) {}
   void apply(ReferenceModel& model) const override { model.purge_results(cutoff_.resolve(model)); }
   void run(const ReferenceModel& before, System& system) const override {
     StoreUnderTest& sut = system.storage();
@@ -330,8 +361,8 @@ class GetTaskCommand final : public StorageCommand<System> {
 template <typename System>
 class RescheduleCommand final : public StorageCommand<System> {
  public:
-  RescheduleCommand(const ReferenceModel& model, const GenerationOptions&)
-      : id_(*arguments::task_id(model)), eta_(*arguments::eta(model)) {}
+  RescheduleCommand(const ReferenceModel& model, const GenerationOptions& options)
+      : id_(*arguments::task_id(model)), eta_(*arguments::eta(model, options.times)) {}
   void apply(ReferenceModel& model) const override { model.reschedule(id_, eta_.resolve(model)); }
   void run(const ReferenceModel& before, System& system) const override {
     StoreUnderTest& sut = system.storage();
@@ -383,17 +414,30 @@ auto storage_commands(GenerationOptions options, std::size_t extra_weight = 10) 
   using Cmd = std::shared_ptr<const rc::state::Command<ReferenceModel, System>>;
   return [options, extra_weight](const ReferenceModel& model) -> rc::Gen<Cmd> {
     namespace sg = rc::state::gen;
+    const auto weight = [&options](CommandKind kind, std::size_t w) {
+      return w * options.uses(kind);
+    };
     rc::Gen<Cmd> storage = rc::gen::weightedOneOf<Cmd>({
-        {5, sg::execOneOfWithArgs<EnqueueCommand<System>>()(model, options)},
-        {4, sg::execOneOfWithArgs<DequeueCommand<System>>()(model, options)},
-        {2, sg::execOneOfWithArgs<MarkRunningCommand<System>>()(model, options)},
-        {3, sg::execOneOfWithArgs<MarkDoneCommand<System>>()(model, options)},
-        {1, sg::execOneOfWithArgs<GetResultCommand<System>>()(model, options)},
-        {2, sg::execOneOfWithArgs<PurgeResultsCommand<System>>()(model, options)},
-        {3, sg::execOneOfWithArgs<MarkFailedCommand<System>>()(model, options)},
-        {1, sg::execOneOfWithArgs<GetTaskCommand<System>>()(model, options)},
-        {3, sg::execOneOfWithArgs<RescheduleCommand<System>>()(model, options)},
-        {2, sg::execOneOfWithArgs<AdvanceClockCommand<System>>()(model, options)},
+        {weight(CommandKind::enqueue, 5),
+         sg::execOneOfWithArgs<EnqueueCommand<System>>()(model, options)},
+        {weight(CommandKind::dequeue, 4),
+         sg::execOneOfWithArgs<DequeueCommand<System>>()(model, options)},
+        {weight(CommandKind::mark_running, 2),
+         sg::execOneOfWithArgs<MarkRunningCommand<System>>()(model, options)},
+        {weight(CommandKind::mark_done, 3),
+         sg::execOneOfWithArgs<MarkDoneCommand<System>>()(model, options)},
+        {weight(CommandKind::get_result, 1),
+         sg::execOneOfWithArgs<GetResultCommand<System>>()(model, options)},
+        {weight(CommandKind::purge_results, 2),
+         sg::execOneOfWithArgs<PurgeResultsCommand<System>>()(model, options)},
+        {weight(CommandKind::mark_failed, 3),
+         sg::execOneOfWithArgs<MarkFailedCommand<System>>()(model, options)},
+        {weight(CommandKind::get_task, 1),
+         sg::execOneOfWithArgs<GetTaskCommand<System>>()(model, options)},
+        {weight(CommandKind::reschedule, 3),
+         sg::execOneOfWithArgs<RescheduleCommand<System>>()(model, options)},
+        {weight(CommandKind::advance_clock, 2),
+         sg::execOneOfWithArgs<AdvanceClockCommand<System>>()(model, options)},
     });
     if constexpr (sizeof...(Extra) == 0) {
       (void)extra_weight;
