@@ -109,6 +109,20 @@ Task ConformanceTest::make_task(std::string id, Timestamp eta) {
   return task;
 }
 
+Task ConformanceTest::claim(const std::string& id, Timestamp now) {
+  const std::string step = "dequeue(" + format_timestamp(now) + ") claiming '" + id + "'";
+  const int attempts_before = must_get(id).attempts;
+  const std::optional<Task> claimed = given("DEQ-1", step, store().dequeue(now));
+  given_that(claimed.has_value(), "DEQ-1", step, "it returned nothing");
+  given_that(claimed->id == id, "DEQ-1", step, "it returned '" + claimed->id + "'");
+  given_that(claimed->status == TaskStatus::RUNNING && claimed->attempts == attempts_before + 1,
+             "DEQ-5", step,
+             "it returned the task " + std::string(to_string(claimed->status)) + " after " +
+                 std::to_string(claimed->attempts) + " attempts, expected RUNNING after " +
+                 std::to_string(attempts_before + 1));
+  return *claimed;
+}
+
 Task ConformanceTest::add_task(std::string id, Timestamp eta) {
   Task task = make_task(std::move(id), eta);
   given("ENQ-1", "enqueue of '" + task.id + "'", store().enqueue(task));

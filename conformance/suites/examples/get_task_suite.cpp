@@ -40,7 +40,7 @@ TEST_P(GetTaskTest, GetTask_DamagedTask_ThrowsCorruptionNamingTheLocation) {
 TEST_P(GetTaskTest, Scenario_RetrievalForRetryLogic) {
   TASKSTORE_REQUIREMENTS("GET-4");
   add_task("task-123");  // max_retries = 3
-  ASSERT_TRUE(run(store().dequeue(t0())).has_value());
+  claim("task-123");
   run(store().mark_failed("task-123", "transient"));
   const auto task = run(store().get_task("task-123"));
   ASSERT_TRUE(task.has_value());
@@ -54,10 +54,10 @@ TEST_P(GetTaskTest, Scenario_RetrievalForIntervalRescheduling) {
   TASKSTORE_REQUIREMENTS("GET-5");
   Task task = make_task("interval-task-456");
   task.schedule = IntervalSchedule{5min};
-  run(store().enqueue(task));
-  ASSERT_TRUE(run(store().dequeue(t0())).has_value());
-  run(store().mark_done("interval-task-456",
-                        TaskResult{.task_id = "interval-task-456", .finished_at = t0()}));
+  given("ENQ-1", "enqueue of 'interval-task-456'", store().enqueue(task));
+  claim("interval-task-456");
+  given("DONE-1", "mark_done of 'interval-task-456'",
+        store().mark_done("interval-task-456", TaskResult{.task_id = "interval-task-456", .finished_at = t0()}));
   const auto found = run(store().get_task("interval-task-456"));
   ASSERT_TRUE(found.has_value());
   ASSERT_TRUE(found->schedule.has_value()) << "the schedule was lost";

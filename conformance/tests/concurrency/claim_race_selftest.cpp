@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <filesystem>
+#include <fstream>
 #include <map>
 
 #include "selftest_stores.hpp"
@@ -88,6 +90,46 @@ TEST(ClaimRaceSelfTest, ChildThatCannotOpenTheStore_IsReportedWithItsError) {
     EXPECT_EQ(worker.failure, "this store refuses other processes; exited with code 2");
   }
   EXPECT_EQ(report.enqueuer_failure, "this store refuses other processes; exited with code 2");
+}
+
+}  // namespace
+}  // namespace taskstore::conformance
+
+namespace taskstore::conformance {
+namespace {
+
+// An instance that leaves a file named after its process when it closes.
+class MarksItsClose final : public selftest::ForwardingStorage {
+ public:
+  MarksItsClose(std::shared_ptr<BaseStorage> inner, std::filesystem::path marker)
+      : ForwardingStorage(std::move(inner)), marker_(std::move(marker)) {}
+  ~MarksItsClose() override { std::ofstream(marker_ / std::to_string(::getpid())) << "closed"; }
+
+ private:
+  std::filesystem::path marker_;
+};
+
+// Two StoreProcesses alive at once: ending the first must end its child cleanly (its
+// instance closed), although the second child was forked while the first one's pipes were
+// open in the parent.
+TEST(StoreProcessSelfTest, SeveralAtOnce_EachEndsItsChildCleanly) {
+  selftest::TempDir dir;
+  const std::filesystem::path markers = dir.path() / "closed";
+  std::filesystem::create_directories(markers);
+  selftest::WrappedEnvironment environment(dir.path(), [&](std::shared_ptr<BaseStorage> inner) {
+    return std::make_shared<MarksItsClose>(std::move(inner), markers);
+  });
+  const StoreProcess::Step noop = [](BaseStorage&, boost::asio::io_context&) {};
+  auto first = std::make_unique<StoreProcess>(environment, std::vector{noop}, 3s);
+  auto second = std::make_unique<StoreProcess>(environment, std::vector{noop}, 3s);
+  ASSERT_EQ(first->run(0), "");
+  ASSERT_EQ(second->run(0), "");
+  first.reset();
+  std::size_t closed = 0;
+  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator(markers)) ++closed;
+  EXPECT_EQ(closed, 1u) << "the first child did not end when its StoreProcess did (it was "
+                           "killed at the timeout instead)";
+  second.reset();
 }
 
 }  // namespace

@@ -3,21 +3,15 @@
 #include <condition_variable>
 #include <mutex>
 
-#include "taskstore/errors.hpp"
-#include "taskstore/memory_storage.hpp"
-#include "taskstore/storage_wrapper.hpp"
+#include "one_bug_stores.hpp"
+#include "taskstore/conformance/environment_helpers.hpp"
+#include "taskstore/conformance/file_backend.hpp"
 
 namespace taskstore::conformance::selftest {
 
 namespace {
 
 using namespace std::chrono_literals;
-
-// Forwards every operation to a MemoryStorage; each broken backend overrides one.
-class ForwardingStorage : public StorageWrapper {
- public:
-  ForwardingStorage() : StorageWrapper(std::make_shared<MemoryStorage>()) {}
-};
 
 class FailsInsteadOfRetrying final : public ForwardingStorage {
  public:
@@ -214,6 +208,42 @@ class Environment final : public StoreEnvironment {
   std::shared_ptr<Storage> store_;
 };
 
+// One DamageableStore (or subclass) shared by every open(), with corrupt_task.
+template <typename Store>
+class DamageableEnvironment final : public StoreEnvironment {
+ public:
+  std::shared_ptr<BaseStorage> open() override { return store_; }
+  std::string location() const override { return DamageableStore::kLocation; }
+  bool corrupt_task(const std::string& task_id) override {
+    boost::asio::io_context io;
+    sync_wait(io, store_->damage(task_id));
+    return true;
+  }
+
+ private:
+  std::shared_ptr<Store> store_ = std::make_shared<Store>();
+};
+
+// A file store in a directory of its own, each instance wrapped in `Store`, the instances
+// sharing one SharedAcrossInstances.
+template <typename Store>
+class FileBackedEnvironment final : public StoreEnvironment {
+ public:
+  std::shared_ptr<BaseStorage> open() override {
+    return std::make_shared<Store>(inner_->open(), shared_);
+  }
+  std::string location() const override { return inner_->location(); }
+
+ private:
+  TemporaryDirectory directory_{"taskstore-bug"};
+  std::unique_ptr<StoreEnvironment> inner_ = file_backend(directory_.path()).make_environment();
+  std::shared_ptr<SharedAcrossInstances> shared_ = [this] {
+    auto shared = std::make_shared<SharedAcrossInstances>();
+    shared->directory = directory_.path();
+    return shared;
+  }();
+};
+
 template <typename Storage, typename Env = Environment<Storage>>
 BackendScheme scheme(std::string name, std::string help, Capabilities capabilities = {}) {
   return BackendScheme{
@@ -230,17 +260,141 @@ BackendScheme scheme(std::string name, std::string help, Capabilities capabiliti
 
 }  // namespace
 
+std::vector<SeededBug> seeded_bugs() {
+  return {
+      {scheme<FailsInsteadOfRetrying>("broken_mark_failed",
+                                      "mark_failed(will_retry = true) sets FAILED"),
+       {"FAIL-1", "FAIL-4", "GET-4"}},
+      {scheme<PurgesAtTheCutoff>("broken_purge", "purge_results removes results at the cutoff"),
+       {"PUR-2"}},
+      {scheme<StrictEtaBoundary>("broken_eta_boundary", "a task due exactly now is not due"),
+       {"DEQ-3", "DEQ-5"}},
+      {scheme<RefusesFinalFailure>("broken_final_failure",
+                                   "mark_failed(will_retry = false) always fails"),
+       {"ENQ-5", "FAIL-3", "ERR-1", "ERR-2", "CON-1"}},
+      {scheme<CenturyStore>("broken_century_times", "stores 1970 to 2100 only, and says so",
+                            {.times = kCenturyTimes}),
+       {"RT-3"}},
+      {scheme<GivesUpWhenLocked, LockableEnvironment>(
+           "broken_busy_timeout", "writes give up after 50 ms while another writer holds the lock"),
+       {"CON-5"}},
+      {scheme<WrongIdFromEnqueue>("bug_enqueue_id", "enqueue returns another id"), {"ENQ-1", "ENQ-5"}},
+      {scheme<SilentDuplicateEnqueue>("bug_duplicate_enqueue",
+                                      "enqueue of a held id returns as if it stored it"),
+       {"ENQ-3", "ERR-2"}},
+      {scheme<LaxEnqueueChecks>("bug_enqueue_checks", "a negative max_retries is stored as 0"),
+       {"ENQ-4"}},
+      {scheme<LaxIdChecks>("bug_id_checks", "get_task and get_result take malformed ids"),
+       {"ENQ-5"}},
+      {scheme<ThrowsWhenNothingDue>("bug_empty_dequeue", "dequeue raises when nothing is due"),
+       {"ENQ-2", "ENQ-4", "DEQ-2", "DEQ-3", "DEQ-4", "DEQ-6", "FAIL-2", "FAIL-3", "RSC-7", "CON-2"}},
+      {scheme<ClaimCountsNoAttempt>("bug_claim_attempts", "a claim counts no attempt"),
+       {"DEQ-5"}},
+      {scheme<RunningCountsAnAttempt>("bug_running_attempts", "mark_running counts an attempt"),
+       {"RUN-2"}},
+      {scheme<RescheduleDropsSchedule>("bug_reschedule_schedule",
+                                       "reschedule drops the interval schedule"),
+       {"RSC-5", "RSC-6"}},
+      {scheme<RescheduledTooEarly>("bug_reschedule_early",
+                                   "a rescheduled task is due an hour early"),
+       {"DEQ-4", "RSC-7"}},
+      {scheme<MarkRunningDoesNothing>("bug_mark_running", "mark_running changes nothing"),
+       {"RUN-1"}},
+      {scheme<FirstResultWins>("bug_first_result_wins", "a later mark_done keeps the first result"),
+       {"DONE-2", "RT-2"}},
+      {scheme<LaxResultChecks>("bug_result_checks", "mark_done stores a FAILED result as SUCCESS"),
+       {"DONE-3"}},
+      {scheme<EmptyResultForNone>("bug_empty_result", "get_result invents an empty result"),
+       {"DONE-3", "RES-2", "PUR-1", "PUR-2", "FAIL-1", "FAIL-4", "ERR-1", "ERR-2", "RT-3", "CON-1"}},
+      {scheme<ResultLosesError>("bug_result_error", "get_result loses the error text"),
+       {"RT-2"}},
+      {scheme<PurgeCountsNothing>("bug_purge_count", "purge_results says it removed nothing"),
+       {"DONE-2", "PUR-1", "PUR-2", "PUR-3", "PUR-4"}},
+      {scheme<PurgeRepeatsItsCount>("bug_purge_repeat",
+                                    "a repeated purge repeats the earlier count"),
+       {"PUR-1", "PUR-4"}},
+      {scheme<UnknownTaskIsAnError>("bug_get_unknown", "get_task of an unknown id raises"),
+       {"ENQ-4", "GET-1", "GET-2", "RSC-2", "ERR-1", "ERR-2"}},
+      {scheme<RescheduleIgnoresUnknownIds>("bug_reschedule_unknown",
+                                           "reschedule of an unknown id does nothing"),
+       {"RSC-2", "ERR-1", "ERR-2"}},
+      {scheme<VagueErrors>("bug_vague_errors", "mark_running's NotFoundError names nothing"),
+       {"ERR-1", "ERR-2"}},
+      {scheme<RescheduleKeepsEta>("bug_reschedule_eta", "reschedule keeps the old eta"),
+       {"RSC-1", "RSC-4", "RSC-5", "RSC-6", "RSC-7", "CON-1"}},
+      {scheme<RetryingIsDue>("bug_retrying_due", "a RETRYING task is claimed"), {"DEQ-8", "FAIL-2"}},
+      {scheme<DropsOverlappingWrites>("bug_overlapping_writes",
+                                      "a write overlapping another on one instance is dropped"),
+       {"CON-1"}},
+      {scheme<SharedClaimSlot>("bug_shared_claim_slot",
+                               "overlapping claims on one instance share one result slot"),
+       {"DEQ-6", "CON-2"}},
+      {scheme<DequeueLosesItsClaim>("bug_lost_claim", "dequeue claims a task but returns nothing"),
+       {"ENQ-2", "DEQ-1", "DEQ-3", "DEQ-4", "DEQ-5", "DEQ-6", "DEQ-8", "RSC-7", "RT-3", "CON-2"}},
+      {scheme<DoneKeepsStatus>("bug_done_status", "after mark_done the task does not show SUCCESS"),
+       {"DONE-1", "RES-1", "PUR-3", "CON-1"}},
+      {scheme<DoneLosesSchedule>("bug_done_schedule",
+                                 "after mark_done get_task shows no interval schedule"),
+       {"DONE-1", "GET-5", "RSC-5"}},
+      {scheme<EmptyErrorIsNone>("bug_empty_error", "an empty last_error reads back as none"),
+       {"FAIL-1", "RT-1"}},
+      {scheme<ResumesOnItsOwnThread>("bug_foreign_thread",
+                                     "dequeue completes on a thread of its own"),
+       {"ASY-1"}},
+      {scheme<DamageIsNotCorruption, DamageableEnvironment<DamageIsNotCorruption>>(
+           "bug_damage_type", "a damaged task raises StorageError, not CorruptionError"),
+       {"DEQ-9", "GET-3"}},
+      {scheme<RescheduleIgnoresDamage, DamageableEnvironment<RescheduleIgnoresDamage>>(
+           "bug_damage_reschedule", "reschedule of a damaged task succeeds"),
+       {"RSC-3"}},
+      {scheme<DamageStopsTheQueue, DamageableEnvironment<DamageStopsTheQueue>>(
+           "bug_damage_stops_queue", "a damaged task makes every dequeue fail"),
+       {"DEQ-9", "RSC-3"}},
+      {scheme<SharedSlotAcrossInstances, FileBackedEnvironment<SharedSlotAcrossInstances>>(
+           "bug_slot_across_instances",
+           "claims through different instances share one result slot",
+           {.multi_process = true}),
+       {"DEQ-7", "CON-2"}},
+      {scheme<DropsWritesAcrossProcesses, FileBackedEnvironment<DropsWritesAcrossProcesses>>(
+           "bug_writes_across_processes",
+           "a write that meets another process's write in progress is dropped",
+           {.multi_process = true}),
+       {"CON-6"}},
+      {scheme<CachesTasks, FileBackedEnvironment<CachesTasks>>(
+           "bug_task_cache", "an instance answers get_task from its own copy",
+           {.multi_process = true}),
+       {"CON-4"}},
+      {scheme<KeepsErrorsInMemory, FileBackedEnvironment<KeepsErrorsInMemory>>(
+           "bug_errors_in_memory", "an instance keeps mark_failed's error text to itself",
+           {.persistent = true, .multi_process = true}),
+       {"RT-1", "DUR-1", "CON-4", "CON-6", "CRASH-1", "CRASH-2"}},
+  };
+}
+
+std::vector<BugShownElsewhere> bugs_shown_elsewhere() {
+  return {
+      {"ClaimRaceSelfTest.StoreThatHandsAClaimOutTwice_ShowsInTheReport",
+       "a file store that hands each claim out a second time, raced by worker processes",
+       {"CON-3"}},
+      {"CrashDriverSelfTest.StoreThatAcknowledgesBeforeStoring_IsCaught",
+       "a file store that acknowledges writes it only buffers", {"CRASH-1"}},
+      {"CrashDriverSelfTest.StoreThatHandsAClaimOutTwice_IsCaught",
+       "a file store that hands each claim out a second time, killed at random", {"CRASH-2"}},
+      {"python_driver_shared_connection_is_caught",
+       "the Python driver with one SQLite connection shared by all its threads", {"DEQ-6"}},
+      {"PropertySelfTest.RescheduleThatResetsAttempts_IsCaughtAsRsc6",
+       "reschedule writes attempts = 0", {"RSC-6"}},
+      {"PropertySelfTest.TimestampKeptToTheMillisecond_IsCaughtAsRt1",
+       "enqueue keeps created_at to the millisecond", {"RT-1"}},
+  };
+}
+
 std::vector<BackendScheme> broken_schemes() {
-  return {scheme<FailsInsteadOfRetrying>("broken_mark_failed", "breaks FAIL-1"),
-          scheme<PurgesAtTheCutoff>("broken_purge", "breaks PUR-2"),
-          scheme<StrictEtaBoundary>("broken_eta_boundary", "breaks DEQ-3"),
-          scheme<RefusesFinalFailure>("broken_final_failure", "breaks FAIL-3"),
-          scheme<DatetimeStore>("datetime_times", "stores years 1 to 9999 only, and says so",
-                                {.times = kDatetimeTimes}),
-          scheme<CenturyStore>("broken_century_times", "stores 1970 to 2100 only (breaks RT-3)",
-                               {.times = kCenturyTimes}),
-          scheme<GivesUpWhenLocked, LockableEnvironment>(
-              "broken_busy_timeout", "writes give up after 50 ms on a held lock (breaks CON-5)")};
+  std::vector<BackendScheme> schemes;
+  for (auto& bug : seeded_bugs()) schemes.push_back(std::move(bug.scheme));
+  schemes.push_back(scheme<DatetimeStore>("datetime_times", "stores years 1 to 9999 only, and says so",
+                                          {.times = kDatetimeTimes}));
+  return schemes;
 }
 
 }  // namespace taskstore::conformance::selftest

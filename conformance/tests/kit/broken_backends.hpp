@@ -1,6 +1,7 @@
 #pragma once
 // Backends with one deliberate contract violation each, for the suite's self-test.
 
+#include <string>
 #include <vector>
 
 #include "taskstore/conformance/suite.hpp"
@@ -18,6 +19,23 @@ namespace taskstore::conformance::selftest {
 //   (breaks RT-3 alone).
 // broken_busy_timeout: its writes give up after 50 ms while hold_write_lock holds its lock
 //   (breaks CON-5).
+// A backend with one seeded bug, and exactly the requirement IDs the suite must fail it on.
+struct SeededBug {
+  BackendScheme scheme;  // its name is the backend's, its help says the bug
+  std::vector<std::string> fails;
+};
+std::vector<SeededBug> seeded_bugs();
+
+// A bug planted where only a self-test of one of the kit's drivers can show it (a crash,
+// worker processes, another language), and the ctest test that shows it.
+struct BugShownElsewhere {
+  std::string test;
+  std::string bug;
+  std::vector<std::string> fails;
+};
+std::vector<BugShownElsewhere> bugs_shown_elsewhere();
+
+// Every seeded bug's scheme, and datetime_times (correct, for the time-range checks).
 std::vector<BackendScheme> broken_schemes();
 
 }  // namespace taskstore::conformance::selftest

@@ -94,12 +94,18 @@ class ConformanceTest : public BackendTest {
 
   // A fixed instant all tests measure from, so etas and cutoffs are exact.
   static Timestamp t0();
+  // The default eta: a second before t0(), so that a claim at t0() of a task the test did
+  // not time on purpose never rests on DEQ-3's boundary (a task due exactly at `now`).
+  static Timestamp due() { return t0() - std::chrono::seconds(1); }
   // A valid PENDING task with the given id, due at `eta`, stamped at t0().
-  static Task make_task(std::string id, Timestamp eta = t0());
+  static Task make_task(std::string id, Timestamp eta = due());
   // Enqueues make_task(id, eta) and returns the task as given (a setup step of ENQ-1).
-  Task add_task(std::string id, Timestamp eta = t0());
+  Task add_task(std::string id, Timestamp eta = due());
   // The stored task, failing the test (with a thrown exception) if it is missing.
   Task must_get(const std::string& id);
+  // Claims task `id`, the next one due at `now`, as a setup step: dequeue must return it
+  // (DEQ-1), RUNNING with one attempt more than before (DEQ-5). Returns it as claimed.
+  Task claim(const std::string& id, Timestamp now = t0());
   // The id of the task dequeue(now) claims, or "(nothing)".
   std::string claim_id(Timestamp now);
   // The store's location, for messages.
