@@ -44,6 +44,12 @@ void register_backend(Backend backend) {
     throw std::invalid_argument("conformance backend name '" + backend.name +
                                 "' must be non-empty letters, digits and '_'");
   }
+  const TimeRange& times = backend.capabilities.times;
+  if (times.latest < times.earliest || !kWidestTimeRange.covers(times)) {
+    throw std::invalid_argument("conformance backend '" + backend.name + "' declares times " +
+                                format_time_range(times) + ": a range inside " +
+                                format_time_range(kWidestTimeRange) + " is expected");
+  }
   if (!backend.make_environment) {
     throw std::invalid_argument("conformance backend '" + backend.name + "' has no factory");
   }

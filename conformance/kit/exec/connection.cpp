@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <limits>
 #include <optional>
 #include <system_error>
 
@@ -57,13 +58,19 @@ TimeRange time_range(const Json& capabilities, const std::string& what) {
   if (!it->is_object()) throw bad("is not an object");
   const auto end = [&](const char* name) {
     const auto value = it->find(name);
-    if (value == it->end() || !value->is_number_integer()) {
+    if (value == it->end() || !value->is_number_integer() ||
+        (value->is_number_unsigned() &&
+         value->get<std::uint64_t>() > std::uint64_t{std::numeric_limits<std::int64_t>::max()})) {
       throw bad(std::string("has no integer \"") + name + "\" (microseconds since the epoch)");
     }
     return from_micros(value->get<std::int64_t>());
   };
   const TimeRange range{end("earliest"), end("latest")};
   if (range.latest < range.earliest) throw bad("ends before it starts");
+  if (!kWidestTimeRange.covers(range)) {
+    throw bad("reaches past " + format_time_range(kWidestTimeRange) +
+              " (±2^61 µs), the widest range the suite sends");
+  }
   return range;
 }
 

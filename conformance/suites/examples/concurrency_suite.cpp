@@ -189,7 +189,7 @@ TEST_P(ConcurrencyTest, Operations_ResumeOnTheCallersExecutor) {
 TEST_P(ConcurrencyTest, WriteLockHeldElsewhere_EveryWriteWaitsThenSucceeds) {
   TASKSTORE_REQUIREMENTS("CON-5");
   constexpr auto kHold = 500ms;
-  add_task("claim-me", t0());
+  add_task("claim-me");
   for (const char* id : {"run-me", "done-me", "fail-me", "retry-me", "move-me"}) {
     add_task(id, t0() + 1h);
   }

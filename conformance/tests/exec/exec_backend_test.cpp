@@ -74,6 +74,8 @@ for line in sys.stdin:
             capabilities["times"] = {"earliest": 5, "latest": 4}
         if mode == "float_times":
             capabilities["times"] = {"earliest": 0.5, "latest": 4}
+        if mode == "any_int64_times":
+            capabilities["times"] = {"earliest": -2**63, "latest": 2**64 - 1}
         send({"id": rid, "ok": True, "result": {
             "protocol": 3 if mode == "protocol3" else 2 if v2 else 1, "backend": "fake driver",
             "capabilities": capabilities}})
@@ -404,7 +406,7 @@ TEST_F(ExecBackendTest, Handshake_TimeRange_IsTheDriversOrTheWidest) {
   environment_.reset();
   open("datetime_times");
   EXPECT_EQ(backend_.capabilities.times, kContractTimeRange);
-  for (const char* mode : {"backwards_times", "float_times"}) {
+  for (const char* mode : {"backwards_times", "float_times", "any_int64_times"}) {
     try {
       exec_backend(command(mode), options());
       ADD_FAILURE() << mode << ": a malformed time range was accepted";

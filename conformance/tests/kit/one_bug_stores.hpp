@@ -753,21 +753,21 @@ class DropsWritesAcrossProcesses final : public ForwardingStorage {
 
   Awaitable<void> mark_done(std::string id, TaskResult result) override {
     if (!try_lock()) co_return;
+    const Unlock unlock_at_end{this};
     auto op = target().mark_done(std::move(id), std::move(result));
     co_await std::move(op);
-    unlock();
   }
   Awaitable<void> mark_failed(std::string id, std::string error, bool will_retry) override {
     if (!try_lock()) co_return;
+    const Unlock unlock_at_end{this};
     auto op = target().mark_failed(std::move(id), std::move(error), will_retry);
     co_await std::move(op);
-    unlock();
   }
   Awaitable<void> reschedule(std::string id, Timestamp eta) override {
     if (!try_lock()) co_return;
+    const Unlock unlock_at_end{this};
     auto op = target().reschedule(std::move(id), eta);
     co_await std::move(op);
-    unlock();
   }
 
  private:
@@ -779,6 +779,12 @@ class DropsWritesAcrossProcesses final : public ForwardingStorage {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));  // a slow write, held longer
     return true;
   }
+  // Lets the lock go when the write ends, also by an error.
+  struct Unlock {
+    DropsWritesAcrossProcesses* store;
+    ~Unlock() { store->unlock(); }
+  };
+
   void unlock() {
     struct flock lock {};
     lock.l_type = F_UNLCK;
