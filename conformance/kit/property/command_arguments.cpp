@@ -238,7 +238,7 @@ std::string TimeArg::show(const ReferenceModel* model) const {
 namespace taskstore::conformance {
 
 std::uint32_t commands_for(const std::vector<std::string>& ids) {
-  using K = CommandKind;
+  using K = Operation;
   const auto mask = [](std::initializer_list<K> kinds) {
     std::uint32_t out = 0;
     for (const K kind : kinds) out |= std::uint32_t{1} << static_cast<unsigned>(kind);

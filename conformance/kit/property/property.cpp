@@ -105,13 +105,11 @@ PropertyVerdict run_property(const std::string& what, int runs, bool numbered_st
 
 // "enqueue, dequeue, get_task" for the commands in `commands`.
 std::string command_names(std::uint32_t commands) {
-  static constexpr const char* kNames[] = {"enqueue",       "dequeue",     "mark_running",
-                                           "mark_done",     "get_result",  "purge_results",
-                                           "mark_failed",   "get_task",    "reschedule",
-                                           "advance_clock"};
   std::string out;
-  for (unsigned kind = 0; kind < std::size(kNames); ++kind) {
-    if ((commands >> kind) & 1U) out += (out.empty() ? "" : ", ") + std::string(kNames[kind]);
+  for (unsigned kind = 0; kind <= static_cast<unsigned>(Operation::advance_clock); ++kind) {
+    if (((commands >> kind) & 1U) == 0) continue;
+    out += (out.empty() ? "" : ", ") +
+           std::string(operation_name(static_cast<Operation>(kind)));
   }
   return out;
 }

@@ -158,22 +158,6 @@ std::string expected_error_text(ErrorKind expected, ErrorKind also_allowed) {
   return out;
 }
 
-std::string_view operation_name(Operation operation) {
-  switch (operation) {
-    case Operation::enqueue: return "enqueue";
-    case Operation::dequeue: return "dequeue";
-    case Operation::mark_running: return "mark_running";
-    case Operation::mark_done: return "mark_done";
-    case Operation::get_result: return "get_result";
-    case Operation::purge_results: return "purge_results";
-    case Operation::mark_failed: return "mark_failed";
-    case Operation::get_task: return "get_task";
-    case Operation::reschedule: return "reschedule";
-    case Operation::advance_clock: return "advance_clock";
-  }
-  return "?";
-}
-
 bool well_formed(const std::string& id) {
   try {
     validate_task_id("check", id);
@@ -234,6 +218,22 @@ void compare_result(const Step& step, const std::string& id, const TaskResult* m
 }
 
 }  // namespace
+
+std::string_view operation_name(Operation operation) {
+  switch (operation) {
+    case Operation::enqueue: return "enqueue";
+    case Operation::dequeue: return "dequeue";
+    case Operation::mark_running: return "mark_running";
+    case Operation::mark_done: return "mark_done";
+    case Operation::get_result: return "get_result";
+    case Operation::purge_results: return "purge_results";
+    case Operation::mark_failed: return "mark_failed";
+    case Operation::get_task: return "get_task";
+    case Operation::reschedule: return "reschedule";
+    case Operation::advance_clock: return "advance_clock";
+  }
+  return "?";
+}
 
 std::string describe_differences(const Task& model, const Task& backend) {
   return differences_text("", task_differences(model, backend, true), "given");

@@ -32,6 +32,9 @@ enum class Operation : std::uint8_t {
   advance_clock,
 };
 
+// "enqueue", "advance_clock", ...
+std::string_view operation_name(Operation operation);
+
 // One field that differs between the model's task (or result) and the backend's, shown
 // readably.
 struct FieldDifference {

@@ -34,20 +34,6 @@
 
 namespace taskstore::conformance {
 
-// The storage commands, for choosing which of them a run generates.
-enum class CommandKind : std::uint8_t {
-  enqueue,
-  dequeue,
-  mark_running,
-  mark_done,
-  get_result,
-  purge_results,
-  mark_failed,
-  get_task,
-  reschedule,
-  advance_clock,
-};
-
 struct GenerationOptions {
   // False when the backend stamps times from its own clock (StoreUnderTest::shares_clock).
   // The FAILED results of mark_failed(will_retry = false) would then carry finished_at
@@ -57,12 +43,12 @@ struct GenerationOptions {
   // The backend's declared time range (Capabilities::times): absolute times are drawn
   // well inside it, so the offsets added to them stay inside too.
   TimeRange times = kWidestTimeRange;
-  // The commands generated (bit 1 << CommandKind); all by default. A run limited to some
+  // The commands generated (bit 1 << Operation, one per command); all by default. A run limited to some
   // requirements (--filter) generates only the commands that reach them.
   std::uint32_t commands = ~std::uint32_t{0};
 
   // 1 if `kind` is generated, else 0: a factor for its weight.
-  std::size_t uses(CommandKind kind) const {
+  std::size_t uses(Operation kind) const {
     return (commands >> static_cast<unsigned>(kind)) & 1U;
   }
 };
@@ -414,29 +400,29 @@ auto storage_commands(GenerationOptions options, std::size_t extra_weight = 10) 
   using Cmd = std::shared_ptr<const rc::state::Command<ReferenceModel, System>>;
   return [options, extra_weight](const ReferenceModel& model) -> rc::Gen<Cmd> {
     namespace sg = rc::state::gen;
-    const auto weight = [&options](CommandKind kind, std::size_t w) {
+    const auto weight = [&options](Operation kind, std::size_t w) {
       return w * options.uses(kind);
     };
     rc::Gen<Cmd> storage = rc::gen::weightedOneOf<Cmd>({
-        {weight(CommandKind::enqueue, 5),
+        {weight(Operation::enqueue, 5),
          sg::execOneOfWithArgs<EnqueueCommand<System>>()(model, options)},
-        {weight(CommandKind::dequeue, 4),
+        {weight(Operation::dequeue, 4),
          sg::execOneOfWithArgs<DequeueCommand<System>>()(model, options)},
-        {weight(CommandKind::mark_running, 2),
+        {weight(Operation::mark_running, 2),
          sg::execOneOfWithArgs<MarkRunningCommand<System>>()(model, options)},
-        {weight(CommandKind::mark_done, 3),
+        {weight(Operation::mark_done, 3),
          sg::execOneOfWithArgs<MarkDoneCommand<System>>()(model, options)},
-        {weight(CommandKind::get_result, 1),
+        {weight(Operation::get_result, 1),
          sg::execOneOfWithArgs<GetResultCommand<System>>()(model, options)},
-        {weight(CommandKind::purge_results, 2),
+        {weight(Operation::purge_results, 2),
          sg::execOneOfWithArgs<PurgeResultsCommand<System>>()(model, options)},
-        {weight(CommandKind::mark_failed, 3),
+        {weight(Operation::mark_failed, 3),
          sg::execOneOfWithArgs<MarkFailedCommand<System>>()(model, options)},
-        {weight(CommandKind::get_task, 1),
+        {weight(Operation::get_task, 1),
          sg::execOneOfWithArgs<GetTaskCommand<System>>()(model, options)},
-        {weight(CommandKind::reschedule, 3),
+        {weight(Operation::reschedule, 3),
          sg::execOneOfWithArgs<RescheduleCommand<System>>()(model, options)},
-        {weight(CommandKind::advance_clock, 2),
+        {weight(Operation::advance_clock, 2),
          sg::execOneOfWithArgs<AdvanceClockCommand<System>>()(model, options)},
     });
     if constexpr (sizeof...(Extra) == 0) {
