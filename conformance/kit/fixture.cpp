@@ -7,6 +7,7 @@
 #include <sstream>
 #include <typeinfo>
 
+#include "taskstore/conformance/expect_error.hpp"
 #include "taskstore/conformance/requirements.hpp"
 #include "taskstore/errors.hpp"
 
@@ -142,7 +143,7 @@ void ConformanceTest::fail_setup(const char* checked_by, const std::string& step
 }
 
 Task ConformanceTest::must_get(const std::string& id) {
-  auto task = run(store().get_task(id));
+  auto task = given("GET-1", "get_task of '" + id + "'", store().get_task(id));
   if (!task) throw std::runtime_error("get_task('" + id + "') returned nothing");
   return *task;
 }
@@ -150,6 +151,101 @@ Task ConformanceTest::must_get(const std::string& id) {
 std::string ConformanceTest::claim_id(Timestamp now) {
   const auto task = run(store().dequeue(now));
   return task ? task->id : "(nothing)";
+}
+
+std::optional<Task> ConformanceTest::dequeue_for(Timestamp now, const std::string& expected) {
+  const std::string step = "dequeue(" + format_timestamp(now) + ")";
+  // The expected task before the claim, to tell a lost claim from no claim. A read that
+  // fails here is left to the read's own requirements.
+  const auto read = [&]() -> std::optional<Task> {
+    try {
+      return run(store().get_task(expected));
+    } catch (const std::exception&) {
+      return std::nullopt;
+    }
+  };
+  const std::optional<Task> before = read();
+  auto claimed = given("DEQ-1", step + " with '" + expected + "' due", store().dequeue(now));
+  if (claimed) return claimed;
+  const std::optional<Task> after = read();
+  const bool lost = before && after && before->status == TaskStatus::PENDING &&
+                    after->status == TaskStatus::RUNNING;
+  given_that(!lost, "DEQ-1", step,
+             "it claimed '" + expected + "' (the task is RUNNING now) but returned nothing");
+  return std::nullopt;
+}
+
+::testing::AssertionResult ConformanceTest::dequeue_returns(Timestamp now,
+                                                             const std::string& expected) {
+  const auto claimed = dequeue_for(now, expected);
+  if (claimed && claimed->id == expected) return ::testing::AssertionSuccess();
+  auto failure = ::testing::AssertionFailure() << "dequeue(" << format_timestamp(now) << ") ";
+  if (claimed) return failure << "claimed '" << claimed->id << "', expected '" << expected << "'";
+  return failure << "returned nothing, expected '" << expected << "'";
+}
+
+::testing::AssertionResult ConformanceTest::dequeue_returns_nothing(Timestamp now) {
+  const std::string step = "dequeue(" + format_timestamp(now) + ")";
+  const auto claimed = given("DEQ-2", step + " with nothing due", store().dequeue(now));
+  if (!claimed) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure()
+         << step << " claimed '" << claimed->id << "' (eta " << format_timestamp(claimed->eta)
+         << "), expected nothing";
+}
+
+void ConformanceTest::given_dequeue_works() {
+  const std::string step = "dequeue(" + format_timestamp(t0()) + ") on the empty store";
+  const auto claimed = given("DEQ-2", step, store().dequeue(t0()));
+  if (claimed) fail_setup("DEQ-2", step, "it returned '" + claimed->id + "'");
+  add_task(kDequeueProbeId);
+  claim(kDequeueProbeId);
+}
+
+namespace {
+
+// What a read for something absent found instead, in words: a failure to check against the
+// same read of an id never stored.
+template <typename Found>
+std::string describe_read(const std::optional<Found>& found, const std::string& error) {
+  if (!error.empty()) return "raised " + error;
+  return found ? "returned " + describe(*found) : "returned nothing";
+}
+
+}  // namespace
+
+template <typename Found, typename Read>
+::testing::AssertionResult ConformanceTest::nothing_stored(const char* operation,
+                                                          const char* checked_by,
+                                                          const std::string& id, Read read) {
+  const auto attempt = [&](const std::string& which, std::optional<Found>& found) {
+    try {
+      found = run(read(which));
+      return std::string();
+    } catch (const std::exception& e) {
+      return type_name_of(e) + " (" + e.what() + ")";
+    }
+  };
+  std::optional<Found> found;
+  const std::string error = attempt(id, found);
+  if (!found && error.empty()) return ::testing::AssertionSuccess();
+  std::optional<Found> ghost;
+  const std::string ghost_error = attempt(kNeverStoredId, ghost);
+  const std::string step =
+      std::string(operation) + " of '" + kNeverStoredId + "', an id never stored";
+  given_that(ghost_error.empty(), checked_by, step, describe_read(ghost, ghost_error));
+  given_that(!ghost, checked_by, step, describe_read(ghost, ghost_error));
+  return ::testing::AssertionFailure() << operation << "('" << id << "') "
+                                       << describe_read(found, error) << ", expected nothing";
+}
+
+::testing::AssertionResult ConformanceTest::no_task(const std::string& id) {
+  return nothing_stored<Task>("get_task", "GET-2", id,
+                              [&](const std::string& which) { return store().get_task(which); });
+}
+
+::testing::AssertionResult ConformanceTest::no_result(const std::string& id) {
+  return nothing_stored<TaskResult>(
+      "get_result", "RES-2", id, [&](const std::string& which) { return store().get_result(which); });
 }
 
 std::string ConformanceTest::where() const { return environment_->location(); }

@@ -171,7 +171,9 @@ void compare_task(const Step& step, const std::string& id, const Task* model, St
   const std::string read = "get_task(" + show_text(id) + ")";
   const auto got = sut.call(sut.store().get_task(id));
   if (got.error != ErrorKind::none) {
-    fail_step("GET-1", step, read + " " + describe_error(got.error, got.message), sut);
+    // A read that raises breaks GET-1 for a stored task, GET-2 for an unknown id.
+    fail_step(model ? "GET-1" : "GET-2", step, read + " " + describe_error(got.error, got.message),
+              sut);
   }
   const std::optional<Task>& backend = *got.value;
   if (!model && backend) {

@@ -25,21 +25,17 @@ TEST_P(FailureTest, MarkFailed_WillRetry_SetsRetryingAndRecordsError) {
   EXPECT_EQ(task.last_error, "connection reset");
   EXPECT_EQ(task.attempts, 1) << "mark_failed changed attempts";
   EXPECT_GE(task.updated_at, before) << "updated_at was not refreshed";
-  EXPECT_FALSE(run(store().get_result("f")).has_value())
-      << "a failure that will be retried stored a result";
+  EXPECT_TRUE(no_result("f")) << "a failure that will be retried stored a result";
 }
 
 TEST_P(FailureTest, MarkFailed_Retrying_NotDueUntilRescheduled) {
   TASKSTORE_REQUIREMENTS("FAIL-2");
   add_claimed("f");
-  run(store().mark_failed("f", "timeout", true));
-  EXPECT_FALSE(run(store().dequeue(t0() + 24h * 365)).has_value())
+  given("FAIL-1", "mark_failed of 'f', to retry", store().mark_failed("f", "timeout", true));
+  EXPECT_TRUE(dequeue_returns_nothing(t0() + 24h * 365))
       << "a RETRYING task was dequeued before it was rescheduled";
-  run(store().reschedule("f", t0() + 30s));
-  const auto again = run(store().dequeue(t0() + 31s));
-  ASSERT_TRUE(again.has_value()) << "a rescheduled RETRYING task never became due";
-  EXPECT_EQ(again->id, "f");
-  EXPECT_EQ(again->attempts, 2);
+  given("RSC-4", "reschedule of 'f'", store().reschedule("f", t0() + 30s));
+  EXPECT_TRUE(dequeue_returns(t0() + 31s, "f")) << "a rescheduled RETRYING task never became due";
 }
 
 TEST_P(FailureTest, MarkFailed_NoRetry_SetsFailedAndStoresFailedResult) {
@@ -59,7 +55,7 @@ TEST_P(FailureTest, MarkFailed_NoRetry_SetsFailedAndStoresFailedResult) {
   EXPECT_TRUE(result->value.empty());
   EXPECT_GE(result->finished_at, before);
   EXPECT_LE(result->finished_at, after);
-  EXPECT_FALSE(run(store().dequeue(t0() + 24h * 365)).has_value()) << "a FAILED task was due";
+  EXPECT_TRUE(dequeue_returns_nothing(t0() + 24h * 365)) << "a FAILED task was due";
 }
 
 TEST_P(FailureTest, MarkFailed_DefaultWillRetry_IsTrue) {
@@ -67,7 +63,7 @@ TEST_P(FailureTest, MarkFailed_DefaultWillRetry_IsTrue) {
   add_claimed("f");
   run(store().mark_failed("f", "flaky"));  // no will_retry argument
   EXPECT_EQ(must_get("f").status, TaskStatus::RETRYING);
-  EXPECT_FALSE(run(store().get_result("f")).has_value());
+  EXPECT_TRUE(no_result("f")) << "a failure that will be retried stored a result";
 }
 
 TASKSTORE_INSTANTIATE_SUITE(FailureTest);

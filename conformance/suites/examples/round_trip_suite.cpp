@@ -64,9 +64,8 @@ TEST_P(RoundTripTest, Task_EveryField_RoundTripsExactly) {
   for (const Task& task : unusual_tasks()) {
     SCOPED_TRACE(describe(task));
     run(store().enqueue(task));
-    const auto stored = run(store().get_task(task.id));
-    ASSERT_TRUE(stored.has_value());
-    EXPECT_EQ(*stored, task) << "read back: " << describe(*stored);
+    const Task stored = must_get(task.id);
+    EXPECT_EQ(stored, task) << "read back: " << describe(stored);
   }
 }
 
@@ -80,10 +79,10 @@ TEST_P(RoundTripTest, Reopen_KeepsTasksResultsCountersAndOrder) {
   add_task("tie-2", t0() + 1h);
   for (const char* id : {"claimed", "retrying", "failed", "done"}) add_task(id, t0() - 2s);
   // Claim the five with the earliest etas (the "binary" task, in year 1, comes first).
-  ASSERT_EQ(claim_id(t0()), tasks[0].id);
+  ASSERT_TRUE(dequeue_returns(t0(), tasks[0].id));
   tasks[0] = must_get(tasks[0].id);
   for (const char* id : {"claimed", "retrying", "failed", "done"}) {
-    ASSERT_EQ(claim_id(t0()), id);
+    ASSERT_TRUE(dequeue_returns(t0(), id));
   }
   run(store().mark_failed("retrying", "will retry"));
   run(store().mark_failed("failed", "gave up", false));
@@ -102,20 +101,20 @@ TEST_P(RoundTripTest, Reopen_KeepsTasksResultsCountersAndOrder) {
   reopen();
 
   for (const auto& [id, task] : before) {
-    const auto after = run(store().get_task(id));
+    const auto after = given("GET-1", "get_task of '" + id + "'", store().get_task(id));
     ASSERT_TRUE(after.has_value()) << "task '" << id << "' lost across reopen";
     EXPECT_EQ(*after, task) << "after reopen: " << describe(*after);
   }
   EXPECT_EQ(run(store().get_result("done")), done);
   EXPECT_EQ(run(store().get_result("failed")), failed_result);
   // What was due stays due, in the same order; claimed tasks stay claimed.
-  EXPECT_EQ(claim_id(t0()), "e");
-  EXPECT_EQ(claim_id(t0()), std::string(Task::kMaxIdBytes, 'L'));
-  EXPECT_EQ(claim_id(t0()), "(nothing)");
-  EXPECT_EQ(claim_id(t0() + 1us), "rich");
-  EXPECT_EQ(claim_id(t0() + 1h), "tie-1");
-  EXPECT_EQ(claim_id(t0() + 1h), "tie-2");
-  EXPECT_EQ(claim_id(t0() + 24h), "(nothing)");
+  EXPECT_TRUE(dequeue_returns(t0(), "e"));
+  EXPECT_TRUE(dequeue_returns(t0(), std::string(Task::kMaxIdBytes, 'L')));
+  EXPECT_TRUE(dequeue_returns_nothing(t0()));
+  EXPECT_TRUE(dequeue_returns(t0() + 1us, "rich"));
+  EXPECT_TRUE(dequeue_returns(t0() + 1h, "tie-1"));
+  EXPECT_TRUE(dequeue_returns(t0() + 1h, "tie-2"));
+  EXPECT_TRUE(dequeue_returns_nothing(t0() + 24h));
 }
 
 // The error `operation` raised, type and message, or "" if it raised none.
@@ -170,7 +169,7 @@ TEST_P(RoundTripTest, TimeRange_CoversYearsOneTo9999_AndItsEndsRoundTripOrderAnd
   // A claim at the last instant takes the tasks due before it in eta order. (The one due
   // exactly then is DEQ-3's boundary, checked there.)
   for (const std::string& id : due_before_last) {
-    EXPECT_EQ(claim_id(declared.latest), id)
+    EXPECT_TRUE(dequeue_returns(declared.latest, id))
         << "dequeue(" << format_timestamp(declared.latest) << ") out of eta order";
   }
 
@@ -200,7 +199,7 @@ TEST_P(RoundTripTest, TimeRange_CoversYearsOneTo9999_AndItsEndsRoundTripOrderAnd
   }
   run(store().purge_results(declared.latest));  // its count is PUR-1's
   for (const std::string& id : finished_before_last) {
-    EXPECT_FALSE(run(store().get_result(id)).has_value())
+    EXPECT_TRUE(no_result(id))
         << "purge_results(" << format_timestamp(declared.latest) << ") kept the result of '"
         << id << "', finished before it";
   }

@@ -285,6 +285,54 @@ class PurgeRepeatsItsCount final : public ForwardingStorage {
   std::map<Timestamp, std::size_t> counts_;
 };
 
+// ENQ-2: a task enqueued more than a day overdue is never due (the store takes it for
+// expired), though reads show its eta; a reschedule brings it back.
+class LongOverdueNeverDue final : public AdjustedReads {
+ public:
+  Awaitable<std::string> enqueue(Task task) override {
+    if (task.eta < task.created_at - std::chrono::hours(24)) {
+      remember(task.id, task.eta);
+      task.eta = kWidestTimeRange.latest;
+    }
+    auto op = target().enqueue(std::move(task));
+    co_return co_await std::move(op);
+  }
+  Awaitable<void> reschedule(std::string id, Timestamp eta) override {
+    forget(id);
+    auto op = target().reschedule(std::move(id), eta);
+    co_await std::move(op);
+  }
+
+ protected:
+  void adjust(Task& task) override {
+    const std::lock_guard lock(mutex_);
+    if (const auto it = real_etas_.find(task.id); it != real_etas_.end()) task.eta = it->second;
+  }
+
+ private:
+  void remember(const std::string& id, Timestamp eta) {
+    const std::lock_guard lock(mutex_);
+    real_etas_.emplace(id, eta);
+  }
+  void forget(const std::string& id) {
+    const std::lock_guard lock(mutex_);
+    real_etas_.erase(id);
+  }
+  std::mutex mutex_;
+  std::map<std::string, Timestamp> real_etas_;
+};
+
+// GET-1: get_task of an id longer than 64 bytes raises (a fixed-size lookup key).
+class LongIdsUnreadable final : public ForwardingStorage {
+ public:
+  Awaitable<std::optional<Task>> get_task(std::string id) override {
+    if (id.size() > 64 && id.size() <= Task::kMaxIdBytes) throw StorageError("get_task: id of " + std::to_string(id.size()) +
+                                           " bytes does not fit the 64-byte lookup key");
+    auto op = target().get_task(std::move(id));
+    co_return co_await std::move(op);
+  }
+};
+
 // GET-2: get_task of an unknown id raises NotFoundError.
 class UnknownTaskIsAnError final : public ForwardingStorage {
  public:

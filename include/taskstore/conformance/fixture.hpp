@@ -101,13 +101,39 @@ class ConformanceTest : public BackendTest {
   static Task make_task(std::string id, Timestamp eta = due());
   // Enqueues make_task(id, eta) and returns the task as given (a setup step of ENQ-1).
   Task add_task(std::string id, Timestamp eta = due());
-  // The stored task, failing the test (with a thrown exception) if it is missing.
+  // The stored task, failing the test (with a thrown exception) if it is missing. A read
+  // that raises is a failed setup step of GET-1.
   Task must_get(const std::string& id);
   // Claims task `id`, the next one due at `now`, as a setup step: dequeue must return it
   // (DEQ-1), RUNNING with one attempt more than before (DEQ-5). Returns it as claimed.
   Task claim(const std::string& id, Timestamp now = t0());
   // The id of the task dequeue(now) claims, or "(nothing)".
   std::string claim_id(Timestamp now);
+
+  // Checks through dequeue, for tests of order and due-ness. Dequeue's own faults fail
+  // setup steps of dequeue's own requirements, not the test's: raising where nothing is
+  // due is DEQ-2's, raising where a task is due is DEQ-1's, and claiming the expected task
+  // (it turned RUNNING) but returning nothing is DEQ-1's.
+  //   EXPECT_TRUE(dequeue_returns(t0(), "a")) << "ties out of order";
+  ::testing::AssertionResult dequeue_returns(Timestamp now, const std::string& expected);
+  // What dequeue(now) returns where `expected` is due next, with the faults above
+  // reported the same way: for tests that check the claimed task itself.
+  std::optional<Task> dequeue_for(Timestamp now, const std::string& expected);
+  ::testing::AssertionResult dequeue_returns_nothing(Timestamp now);
+  // The precondition of a dequeue race, checked on the fresh store one call at a time:
+  // with nothing due dequeue returns nothing (DEQ-2), and a due task comes back claimed
+  // (DEQ-1, DEQ-5). Leaves the RUNNING task kDequeueProbeId behind.
+  void given_dequeue_works();
+  static constexpr const char* kDequeueProbeId = "dequeue-probe";
+
+  // Checks that nothing is stored under `id`: no task, or no result. If the read raises,
+  // or answers with something, an id never stored is read too (once per test): when that
+  // read gives the same answer, the store's read is at fault, not what the test did, and
+  // the step fails GET-2 (no task) or RES-2 (no result) instead of the test's requirement.
+  //   EXPECT_TRUE(no_task("invalid")) << "a rejected task was stored anyway";
+  ::testing::AssertionResult no_task(const std::string& id);
+  ::testing::AssertionResult no_result(const std::string& id);
+  static constexpr const char* kNeverStoredId = "never-stored-probe";
   // The store's location, for messages.
   std::string where() const;
 
@@ -121,6 +147,11 @@ class ConformanceTest : public BackendTest {
   boost::asio::io_context io_;
 
  private:
+  // no_task and no_result: `read(id)` is get_task or get_result, `checked_by` the
+  // requirement that an id never stored reads as nothing.
+  template <typename Found, typename Read>
+  ::testing::AssertionResult nothing_stored(const char* operation, const char* checked_by,
+                                            const std::string& id, Read read);
   [[noreturn]] static void fail_setup(const char* checked_by, const std::string& step,
                                       const std::string& error);
 
