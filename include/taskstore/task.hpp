@@ -7,14 +7,23 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "taskstore/time.hpp"
 
 namespace taskstore {
 
-// Arbitrary bytes (payloads and result values may contain NUL and non-UTF-8 data).
-using Bytes = std::vector<std::byte>;
+// Arbitrary bytes (payloads and result values may contain NUL and non-UTF-8 data). A type
+// of its own, not an alias of std::vector<std::byte>, so that the printers below are found
+// through its namespace (googletest's PrintTo, operator<<) and bytes print as text.
+class Bytes : public std::vector<std::byte> {
+ public:
+  using std::vector<std::byte>::vector;
+  Bytes() = default;
+  Bytes(std::vector<std::byte> bytes)  // NOLINT(google-explicit-constructor): a plain vector is bytes
+      : std::vector<std::byte>(std::move(bytes)) {}
+};
 
 // Bytes holding a copy of `text`.
 Bytes to_bytes(std::string_view text);
@@ -91,6 +100,11 @@ std::ostream& operator<<(std::ostream& out, TaskStatus status);
 std::ostream& operator<<(std::ostream& out, RetryPolicy::Backoff backoff);
 std::ostream& operator<<(std::ostream& out, const RetryPolicy& policy);
 std::ostream& operator<<(std::ostream& out, const IntervalSchedule& schedule);
+// Bytes in double quotes, printable ASCII as itself and the rest as \xNN, capped (with the
+// full size) so that a large payload stays readable.
+std::ostream& operator<<(std::ostream& out, const Bytes& bytes);
+// googletest's printer for Bytes (found by argument-dependent lookup): as operator<<.
+void PrintTo(const Bytes& bytes, std::ostream* out);
 std::ostream& operator<<(std::ostream& out, const Task& task);
 std::ostream& operator<<(std::ostream& out, const TaskResult& result);
 

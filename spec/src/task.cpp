@@ -109,6 +109,10 @@ std::ostream& operator<<(std::ostream& out, const IntervalSchedule& schedule) {
   return out << "every " << schedule.interval.count() << "us";
 }
 
+std::ostream& operator<<(std::ostream& out, const Bytes& bytes) { return out << quote_bytes(bytes); }
+
+void PrintTo(const Bytes& bytes, std::ostream* out) { *out << bytes; }
+
 std::ostream& operator<<(std::ostream& out, const Task& task) { return out << describe(task); }
 
 std::ostream& operator<<(std::ostream& out, const TaskResult& result) {

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <sstream>
+
 #include "taskstore/errors.hpp"
 
 namespace taskstore {
@@ -107,6 +109,18 @@ TEST(Printers, StatusesBackoffsTasksAndResultsPrintInWords) {
   EXPECT_EQ(::testing::PrintToString(result), describe(result));
   EXPECT_EQ(::testing::PrintToString(std::optional<TaskStatus>(TaskStatus::PENDING)),
             "(PENDING)");
+}
+
+// Bytes print as escaped text, never as googletest's list of 1-byte objects.
+TEST(Printers, BytesPrintAsEscapedText) {
+  EXPECT_EQ(::testing::PrintToString(to_bytes(std::string("ok\0\xff\"", 5))),
+            "\"ok\\x00\\xff\\x22\"");
+  EXPECT_EQ(::testing::PrintToString(Bytes{}), "\"\"");
+  const Bytes large(100, std::byte{'a'});
+  EXPECT_EQ(::testing::PrintToString(large), "\"" + std::string(64, 'a') + "\"...(100 bytes)");
+  std::ostringstream out;
+  out << to_bytes("payload");
+  EXPECT_EQ(out.str(), "\"payload\"");
 }
 
 }  // namespace
