@@ -10,6 +10,7 @@
 #include "connection_pool.hpp"
 #include "queries.hpp"
 #include "schema.hpp"
+#include "store_file.hpp"
 #include "write_group.hpp"
 #include "taskstore/internal/group_commit.hpp"
 #include "taskstore/offload.hpp"
@@ -31,6 +32,7 @@ std::vector<std::unique_ptr<sqlite::Connection>> open_connections(
       .busy_timeout = options.busy_timeout,
       .busy_retries = std::max(options.busy_retries, 0),
   };
+  sqlite::prepare_store_file(connection_options);
   std::vector<std::unique_ptr<sqlite::Connection>> connections;
   for (std::size_t i = 0; i < count; ++i) {
     connections.push_back(std::make_unique<sqlite::Connection>(connection_options));

@@ -82,6 +82,39 @@ TEST(SqliteSchema, NonSqliteFileRaisesCorruptionErrorNamingThePath) {
   }
 }
 
+// Checks: SQL-10
+TEST(SqliteSchema, EmptyFileRaisesCorruptionErrorAndIsLeftAlone) {
+  TempDir dir;
+  const auto db = dir.path() / "q.db";
+  std::ofstream(db, std::ios::binary).close();  // what a truncated store looks like
+  try {
+    SqliteStorage storage(options_for(db, at(0)));
+    FAIL() << "opened an empty file as a new store";
+  } catch (const CorruptionError& e) {
+    EXPECT_NE(std::string(e.what()).find(db.string()), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("empty"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(std::filesystem::file_size(db), 0u) << "the empty file was written to";
+}
+
+// Checks: SQL-10
+TEST(SqliteSchema, NewStoreAppearsWhole_NoFileOfItsMakingIsLeftBehind) {
+  TempDir dir;
+  const auto db = dir.path() / "q.db";
+  {
+    SqliteStorage storage(options_for(db, at(0)));
+  }
+  // The file came into being with its schema: a new store is never an empty file.
+  EXPECT_GT(std::filesystem::file_size(db), 0u);
+  EXPECT_EQ(RawDb(db).query("PRAGMA user_version"), std::to_string(SqliteStorage::kSchemaVersion));
+  for (const auto& entry : std::filesystem::directory_iterator(dir.path())) {
+    const std::string name = entry.path().filename().string();
+    EXPECT_TRUE(name.rfind("q.db", 0) == 0 && name.find("creating") == std::string::npos)
+        << "left behind: " << name;
+  }
+  SqliteStorage reopened(options_for(db, at(0)));  // and it opens again
+}
+
 // Checks: SQL-1
 TEST(SqliteSchema, UnopenablePathRaisesStorageError) {
   TempDir dir;
