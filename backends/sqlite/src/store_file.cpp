@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <random>
 #include <string>
 
 #include "schema.hpp"
@@ -42,15 +43,30 @@ void remove_temporary(const fs::path& temporary) {
 void create_whole(const ConnectionOptions& options) {
   static std::atomic<unsigned> counter{0};
   const fs::path& path = options.path;
+  // The pid, a counter and a random number: unique also across PID namespaces that share
+  // the directory.
   const fs::path temporary = path.string() + ".creating-" + std::to_string(::getpid()) + "-" +
-                             std::to_string(counter.fetch_add(1));
+                             std::to_string(counter.fetch_add(1)) + "-" +
+                             std::to_string(std::random_device{}());
   try {
     {
       ConnectionOptions building = options;
       building.path = temporary;
       Connection connection(building);
       ensure_schema(connection);
-    }  // the last connection closes: SQLite checkpoints the WAL into the file and removes it
+      // Everything into the database file itself before it is made durable and linked:
+      // a checkpoint that could not finish would leave the schema in the WAL alone.
+      auto checkpoint = connection.statement("PRAGMA wal_checkpoint(TRUNCATE)");
+      if (!checkpoint->step() || checkpoint->column_int64(0) != 0) {
+        throw StorageError("sqlite store " + path.string() +
+                           ": the new store's checkpoint did not finish");
+      }
+    }
+    if (::access((temporary.string() + "-wal").c_str(), F_OK) == 0 &&
+        std::filesystem::file_size(temporary.string() + "-wal") != 0) {
+      throw StorageError("sqlite store " + path.string() +
+                         ": the new store still has a write-ahead log after its checkpoint");
+    }
     fsync_path(temporary, O_RDONLY, path);
     if (::link(temporary.c_str(), path.c_str()) != 0 && errno != EEXIST) {
       fail_errno("cannot link the new store into place", path, errno);
@@ -65,21 +81,29 @@ void create_whole(const ConnectionOptions& options) {
   fsync_path(directory, O_RDONLY | O_DIRECTORY, path);
 }
 
+// Raises CorruptionError if `path` is an empty regular file; true if it exists.
+bool check_not_empty(const fs::path& path) {
+  struct stat status {};
+  if (::stat(path.c_str(), &status) != 0) {
+    if (errno != ENOENT) fail_errno("cannot look at the database file", path, errno);
+    return false;
+  }
+  if (S_ISREG(status.st_mode) && status.st_size == 0) {
+    throw CorruptionError("sqlite store " + path.string() +
+                          " exists but is empty (0 bytes); a store is never empty, not "
+                          "even a new one, so this one lost its contents. Move the file "
+                          "away to start a new store there");
+  }
+  return true;
+}
+
 }  // namespace
 
 void prepare_store_file(const ConnectionOptions& options) {
-  struct stat status {};
-  if (::stat(options.path.c_str(), &status) == 0) {
-    if (S_ISREG(status.st_mode) && status.st_size == 0) {
-      throw CorruptionError("sqlite store " + options.path.string() +
-                            " exists but is empty (0 bytes); a store is never empty, not "
-                            "even a new one, so this one lost its contents. Move the file "
-                            "away to start a new store there");
-    }
-    return;
-  }
-  if (errno != ENOENT) fail_errno("cannot look at the database file", options.path, errno);
+  if (check_not_empty(options.path)) return;
   create_whole(options);
+  // What another process linked first, if it did, gets the same check.
+  check_not_empty(options.path);
 }
 
 }  // namespace taskstore::sqlite

@@ -169,12 +169,12 @@ PropertyVerdict check_task_round_trip(const Backend& backend, int runs) {
                 std::string(to_string(enqueued.error)) + " (" + enqueued.message + ")");
     }
     const auto read = sut.call(sut.store().get_task(c.task.id));
-    // A read that raises is get_task's fault (GET-1); one that finds nothing lost the task.
-    if (read.error != ErrorKind::none) {
-      fail_case("GET-1 violated: get_task after enqueue raised " +
-                std::string(to_string(read.error)) + " (" + read.message + ")");
+    if (read.error != ErrorKind::none || !*read.value) {
+      fail_case("RT-1 violated: get_task after enqueue " +
+                (read.error != ErrorKind::none
+                     ? "raised " + std::string(to_string(read.error)) + " (" + read.message + ")"
+                     : std::string("returned nothing")));
     }
-    if (!*read.value) fail_case("RT-1 violated: get_task after enqueue returned nothing");
     const Task& back = **read.value;
     if (!(back == c.task)) {
       fail_case("RT-1 violated (every task field round-trips exactly): get_task(" +

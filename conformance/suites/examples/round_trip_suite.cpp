@@ -101,7 +101,7 @@ TEST_P(RoundTripTest, Reopen_KeepsTasksResultsCountersAndOrder) {
   reopen();
 
   for (const auto& [id, task] : before) {
-    const auto after = given("GET-1", "get_task of '" + id + "'", store().get_task(id));
+    const auto after = run(store().get_task(id));
     ASSERT_TRUE(after.has_value()) << "task '" << id << "' lost across reopen";
     EXPECT_EQ(*after, task) << "after reopen: " << describe(*after);
   }

@@ -317,7 +317,7 @@ std::vector<SeededBug> seeded_bugs() {
                                    "a task enqueued more than a day overdue is never due"),
        {"ENQ-2", "DEQ-1"}},
       {scheme<LongIdsUnreadable>("bug_long_id_read", "get_task of an id over 64 bytes raises"),
-       {"GET-1", "GET-2"}},
+       {"GET-1", "GET-2", "RT-1"}},
       {scheme<UnknownTaskIsAnError>("bug_get_unknown", "get_task of an unknown id raises"),
        {"GET-2"}},
       {scheme<RescheduleIgnoresUnknownIds>("bug_reschedule_unknown",

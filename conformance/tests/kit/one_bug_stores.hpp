@@ -290,12 +290,14 @@ class PurgeRepeatsItsCount final : public ForwardingStorage {
 class LongOverdueNeverDue final : public AdjustedReads {
  public:
   Awaitable<std::string> enqueue(Task task) override {
-    if (task.eta < task.created_at - std::chrono::hours(24)) {
-      remember(task.id, task.eta);
-      task.eta = kWidestTimeRange.latest;
-    }
+    const bool hidden = task.eta < task.created_at - std::chrono::hours(24);
+    const std::string id = task.id;
+    const Timestamp eta = task.eta;
+    if (hidden) task.eta = kWidestTimeRange.latest;
     auto op = target().enqueue(std::move(task));
-    co_return co_await std::move(op);
+    std::string stored = co_await std::move(op);
+    if (hidden) remember(id, eta);  // only once stored: a refused enqueue changes nothing
+    co_return stored;
   }
   Awaitable<void> reschedule(std::string id, Timestamp eta) override {
     forget(id);
@@ -312,7 +314,7 @@ class LongOverdueNeverDue final : public AdjustedReads {
  private:
   void remember(const std::string& id, Timestamp eta) {
     const std::lock_guard lock(mutex_);
-    real_etas_.emplace(id, eta);
+    real_etas_.insert_or_assign(id, eta);
   }
   void forget(const std::string& id) {
     const std::lock_guard lock(mutex_);

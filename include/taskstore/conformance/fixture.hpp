@@ -101,8 +101,7 @@ class ConformanceTest : public BackendTest {
   static Task make_task(std::string id, Timestamp eta = due());
   // Enqueues make_task(id, eta) and returns the task as given (a setup step of ENQ-1).
   Task add_task(std::string id, Timestamp eta = due());
-  // The stored task, failing the test (with a thrown exception) if it is missing. A read
-  // that raises is a failed setup step of GET-1.
+  // The stored task, failing the test (with a thrown exception) if it is missing.
   Task must_get(const std::string& id);
   // Claims task `id`, the next one due at `now`, as a setup step: dequeue must return it
   // (DEQ-1), RUNNING with one attempt more than before (DEQ-5). Returns it as claimed.
@@ -111,25 +110,28 @@ class ConformanceTest : public BackendTest {
   std::string claim_id(Timestamp now);
 
   // Checks through dequeue, for tests of order and due-ness. Dequeue's own faults fail
-  // setup steps of dequeue's own requirements, not the test's: raising where nothing is
-  // due is DEQ-2's, raising where a task is due is DEQ-1's, and claiming the expected task
-  // (it turned RUNNING) but returning nothing is DEQ-1's.
+  // setup steps of dequeue's own requirements, not the test's: claiming the expected task
+  // (it turned RUNNING) but returning nothing is DEQ-1's; raising is DEQ-2's where nothing
+  // is due and DEQ-1's where a task is, if dequeue fails the same way on a fresh store of
+  // the backend (empty, or holding one due task). A raise the fresh store does not repeat
+  // came from what the test built, and fails the test.
   //   EXPECT_TRUE(dequeue_returns(t0(), "a")) << "ties out of order";
   ::testing::AssertionResult dequeue_returns(Timestamp now, const std::string& expected);
   // What dequeue(now) returns where `expected` is due next, with the faults above
   // reported the same way: for tests that check the claimed task itself.
   std::optional<Task> dequeue_for(Timestamp now, const std::string& expected);
   ::testing::AssertionResult dequeue_returns_nothing(Timestamp now);
-  // The precondition of a dequeue race, checked on the fresh store one call at a time:
-  // with nothing due dequeue returns nothing (DEQ-2), and a due task comes back claimed
-  // (DEQ-1, DEQ-5). Leaves the RUNNING task kDequeueProbeId behind.
+  // The precondition of a race or a drain, checked on fresh stores of the backend, one call
+  // at a time: with nothing due dequeue returns nothing (DEQ-2), and with one due task it
+  // returns it (DEQ-1). The test's own store is not touched.
   void given_dequeue_works();
   static constexpr const char* kDequeueProbeId = "dequeue-probe";
 
   // Checks that nothing is stored under `id`: no task, or no result. If the read raises,
-  // or answers with something, an id never stored is read too (once per test): when that
-  // read gives the same answer, the store's read is at fault, not what the test did, and
-  // the step fails GET-2 (no task) or RES-2 (no result) instead of the test's requirement.
+  // or answers with something, an id never stored is read too: when that read answers the
+  // same way (it raises too, or finds something too), the store's read is at fault, not
+  // what the test did, and the step fails GET-2 (no task) or RES-2 (no result) instead of
+  // the test's requirement.
   //   EXPECT_TRUE(no_task("invalid")) << "a rejected task was stored anyway";
   ::testing::AssertionResult no_task(const std::string& id);
   ::testing::AssertionResult no_result(const std::string& id);
@@ -149,6 +151,7 @@ class ConformanceTest : public BackendTest {
  private:
   // no_task and no_result: `read(id)` is get_task or get_result, `checked_by` the
   // requirement that an id never stored reads as nothing.
+  std::optional<std::string> fresh_dequeue_fault(bool with_task);
   template <typename Found, typename Read>
   ::testing::AssertionResult nothing_stored(const char* operation, const char* checked_by,
                                             const std::string& id, Read read);
