@@ -58,6 +58,9 @@ endforeach()
 
 install(TARGETS taskstore-conformance
   RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+# The system-call fault layer, preloaded (LD_PRELOAD) into a store's process.
+install(TARGETS taskstore_faults
+  LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
 # The public headers only: backend machinery lives in backends/internal/, outside this tree.
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/taskstore
   DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}

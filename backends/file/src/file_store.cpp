@@ -85,6 +85,26 @@ void FileStore::write_result(StoreIo& io, const TaskResult& result) {
            encode_result(result));
 }
 
+void FileStore::owe_repairs(const std::vector<Repair>& repairs) {
+  const std::lock_guard guard(repairs_mutex_);
+  repairs_.insert(repairs_.end(), repairs.begin(), repairs.end());
+}
+
+void FileStore::settle_repairs() {
+  const std::lock_guard guard(repairs_mutex_);
+  while (!repairs_.empty()) {
+    const Repair& repair = repairs_.front();
+    try {
+      if (apply_repair(repair)) fsync_directory(repair.dir);
+    } catch (const std::exception& e) {
+      throw StorageError("file store " + layout_.root().string() + ": a write that failed " +
+                         "earlier could not be undone yet (" + (repair.dir / repair.name).string() +
+                         ": " + e.what() + "); every write fails until it can");
+    }
+    repairs_.erase(repairs_.begin());
+  }
+}
+
 void FileStore::drop_marker(StoreIo& io, const StoredTask& before) {
   if (before.task.status != TaskStatus::PENDING) return;
   io.remove(layout_.queue_dir(), due_marker_name(before.task.eta, before.seq, before.task.id));
@@ -168,9 +188,13 @@ std::optional<Task> FileStore::dequeue(Session& session, Timestamp now) {
     } catch (...) {
       // The rename may have happened before the failure (e.g. in the directory fsync):
       // put the PENDING record back so the task stays claimable, then report the error.
+      // If that fails too, the store owes the record and puts it back before its next
+      // write (FILE-7).
       try {
         write_task(io, before);
       } catch (...) {
+        owe_repairs({Repair{layout_.tasks_dir(), StoreLayout::task_file_name(before.task.id),
+                            Repair::Kind::record, encode_task(before)}});
       }
       throw;
     }

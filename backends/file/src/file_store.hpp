@@ -25,8 +25,10 @@
 
 #include <cstddef>
 #include <filesystem>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "directory_lock.hpp"
 #include "record_codec.hpp"
@@ -63,6 +65,13 @@ class FileStore {
   void reschedule(Session& session, const std::string& id, Timestamp new_eta);
   std::size_t purge_results(Session& session, Timestamp older_than);
 
+  // Files a failed write could not put back (its undo failed too). Until they are put
+  // back, a RUNNING task may have nobody holding it, so every write first settles them
+  // (settle_repairs, under the lock) and fails while it can't (FILE-7).
+  void owe_repairs(const std::vector<Repair>& repairs);
+  // Throws StorageError, naming the file and the error, if a repair still fails.
+  void settle_repairs();
+
   // Blocks until this caller holds the store's writer lock.
   DirectoryLock lock() const { return DirectoryLock(layout_.lock_file()); }
   const StoreLayout& layout() const { return layout_; }
@@ -73,6 +82,7 @@ class FileStore {
   auto direct(Operation operation) {
     DirectIo io;
     DirectoryLock held = lock();
+    settle_repairs();
     Session session{io, held};
     return operation(session);
   }
@@ -92,6 +102,8 @@ class FileStore {
 
   StoreLayout layout_;
   Clock clock_;
+  std::mutex repairs_mutex_;
+  std::vector<Repair> repairs_;
 };
 
 }  // namespace taskstore::file_backend

@@ -17,15 +17,20 @@ constexpr int kNothing = 0;  // the entry leaves the disk as it is
 
 // The commit stage that changes `key` on disk (see commit()), or kNothing.
 int OverlayIo::stage_of(const Key& key, const Entry& entry) const {
-  const bool was_present = before_.at(key).present();
+  // A file whose state before the group could not be read may or may not be there: the
+  // group creates or removes it anyway (both are idempotent), so a failed read can never
+  // skip a write, such as the due marker of a new task.
+  const Before& before = before_.at(key);
+  const bool surely_present = before.known && before.bytes.has_value();
+  const bool surely_absent = before.known && !before.bytes.has_value();
   if (key.first == layout_.queue_dir()) {
-    if (entry.state == State::marker && !was_present) return 1;
-    if (entry.state == State::removed && was_present) return 4;
+    if (entry.state == State::marker && !surely_present) return 1;
+    if (entry.state == State::removed && !surely_absent) return 4;
     return kNothing;  // created and dropped in the group, or already there
   }
   const int stage = key.first == layout_.results_dir() ? 2 : 3;
   if (entry.state == State::record) return stage;
-  if (entry.state == State::removed && was_present) return stage;
+  if (entry.state == State::removed && !surely_absent) return stage;
   return kNothing;
 }
 
@@ -109,24 +114,24 @@ void OverlayIo::restore(int failed_stage) noexcept {
       const int stage = stage_of(key, entry);
       const Before& before = before_.at(key);
       if (stage == kNothing || stage > failed_stage || !before.known) continue;
+      Repair repair{dir, key.second, Repair::Kind::remove, {}};
+      if (before.bytes) {
+        repair.kind = dir == layout_.queue_dir() ? Repair::Kind::marker : Repair::Kind::record;
+        repair.bytes = *before.bytes;
+      }
       try {
-        const fs::path path = dir / key.second;
-        if (!before.bytes) {
-          removed_any = remove_file(path) || removed_any;
-        } else if (dir == layout_.queue_dir()) {
-          create_empty_file(path);
-          fsync_directory(dir);
-        } else {
-          write_file_atomically(dir, key.second, *before.bytes);
-        }
+        removed_any = apply_repair(repair) || removed_any;
       } catch (...) {
-        // Best effort: the group's error is what the callers get.
+        // The group's error is what the callers get; the store retries this (FILE-7).
+        unrestored_.push_back(std::move(repair));
       }
     }
     if (removed_any) {
       try {
         fsync_directory(dir);
       } catch (...) {
+        // The removals may not be durable: a crash could bring the files back, which the
+        // next open treats as what a crash leaves (stale markers, temps).
       }
     }
   }

@@ -1,6 +1,8 @@
 // OverlayIo's reads, writes and savepoints; the commit is in overlay_commit.cpp.
 
 #include "overlay_io.hpp"
+
+#include <set>
 #include "posix_file.hpp"
 
 namespace taskstore::file_backend {
@@ -68,10 +70,11 @@ std::vector<std::string> OverlayIo::list(const fs::path& dir) {
     const Entry* entry = find({dir, name});
     return entry && entry->state == State::removed;
   });
-  // Under the lock nothing else changes the directory, so a file the overlay holds is on
-  // disk already exactly if it was there before the group.
+  // A file the overlay holds is listed once, whether or not it was on disk before the
+  // group (which a failed read of its earlier state leaves unknown).
+  const std::set<std::string> listed(names.begin(), names.end());
   for (auto it = first; it != entries_.end() && it->first.first == dir; ++it) {
-    if (it->second.state != State::removed && !before_.at(it->first).present()) {
+    if (it->second.state != State::removed && !listed.contains(it->first.second)) {
       names.push_back(it->first.second);
     }
   }

@@ -49,6 +49,8 @@ class OverlayIo final : public StoreIo {
   // every path the commit may have changed is put back, best effort, as it was before
   // the group, and the error is rethrown.
   void commit();
+  // What a failed commit could not put back (its undo failed as well): to be retried.
+  const std::vector<Repair>& unrestored() const { return unrestored_; }
 
  private:
   using Key = std::pair<std::filesystem::path, std::string>;  // dir, name
@@ -62,7 +64,6 @@ class OverlayIo final : public StoreIo {
   struct Before {
     bool known = false;
     std::optional<Bytes> bytes;
-    bool present() const { return !known || bytes.has_value(); }
   };
 
   void set(const Key& key, Entry entry);
@@ -71,6 +72,7 @@ class OverlayIo final : public StoreIo {
   void restore(int failed_stage) noexcept;
 
   const StoreLayout& layout_;
+  std::vector<Repair> unrestored_;
   std::map<Key, Entry> entries_;
   std::map<Key, Before> before_;
   // (key, entry before the change) for each change, for rollback_to.

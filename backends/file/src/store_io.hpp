@@ -40,6 +40,19 @@ class StoreIo {
 
 // What an operation runs against: the I/O layer, and the store lock held for it (which
 // also hands out enqueue sequence numbers).
+// A file put back after a failed write could not be restored (the undo failed too): what
+// it must be made again. The store retries these before its next write (FILE-7).
+struct Repair {
+  std::filesystem::path dir;
+  std::string name;
+  enum class Kind { remove, marker, record } kind;
+  Bytes bytes;  // for Kind::record
+};
+
+// Makes `repair` so on disk, durably; true if it removed a file (its directory's fsync is
+// then the caller's). Throws StorageError if it can't.
+bool apply_repair(const Repair& repair);
+
 struct Session {
   StoreIo& io;
   DirectoryLock& lock;

@@ -48,6 +48,12 @@ void commit_write_group(FileStore& store, std::span<WriteOperation* const> group
     fail_all(group);
     return;
   }
+  try {
+    store.settle_repairs();
+  } catch (...) {
+    fail_all(group);
+    return;
+  }
   if (direct) {
     DirectIo io;
     Session session{io, *held};
@@ -64,6 +70,7 @@ void commit_write_group(FileStore& store, std::span<WriteOperation* const> group
   try {
     overlay.commit();
   } catch (...) {
+    store.owe_repairs(overlay.unrestored());
     fail_all(group);
   }
 }
