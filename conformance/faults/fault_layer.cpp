@@ -137,60 +137,63 @@ mode_t mode_argument(int flags, va_list args) {
   return (flags & (O_CREAT | O_TMPFILE)) != 0 ? static_cast<mode_t>(va_arg(args, int)) : 0;
 }
 
+using OpenFn = int (*)(const char*, int, ...);
+using OpenAtFn = int (*)(int, const char*, int, ...);
+
+int open_scoped(OpenFn real, const char* path, int flags, mode_t mode) {
+  const bool scoped = path_in_scope(path);
+  if (scoped && should_fail(kOpen, path)) return -1;
+  const int fd = real(path, flags, mode);
+  track(fd, scoped);
+  return fd;
+}
+
+int openat_scoped(OpenAtFn real, int dirfd, const char* path, int flags, mode_t mode) {
+  const bool scoped = at_in_scope(dirfd, path);
+  if (scoped && should_fail(kOpen, path)) return -1;
+  const int fd = real(dirfd, path, flags, mode);
+  track(fd, scoped);
+  return fd;
+}
+
 }  // namespace
 
 extern "C" {
 
 int open(const char* path, int flags, ...) {
-  static const auto real = next<int (*)(const char*, int, ...)>("open");
+  static const auto real = next<OpenFn>("open");
   va_list args;
   va_start(args, flags);
   const mode_t mode = mode_argument(flags, args);
   va_end(args);
-  const bool scoped = path_in_scope(path);
-  if (scoped && should_fail(kOpen, path)) return -1;
-  const int fd = real(path, flags, mode);
-  track(fd, scoped);
-  return fd;
+  return open_scoped(real, path, flags, mode);
 }
 
 int open64(const char* path, int flags, ...) {
-  static const auto real = next<int (*)(const char*, int, ...)>("open64");
+  static const auto real = next<OpenFn>("open64");
   va_list args;
   va_start(args, flags);
   const mode_t mode = mode_argument(flags, args);
   va_end(args);
-  const bool scoped = path_in_scope(path);
-  if (scoped && should_fail(kOpen, path)) return -1;
-  const int fd = real(path, flags, mode);
-  track(fd, scoped);
-  return fd;
+  return open_scoped(real, path, flags, mode);
 }
 
 int openat(int dirfd, const char* path, int flags, ...) {
-  static const auto real = next<int (*)(int, const char*, int, ...)>("openat");
+  static const auto real = next<OpenAtFn>("openat");
   va_list args;
   va_start(args, flags);
   const mode_t mode = mode_argument(flags, args);
   va_end(args);
-  const bool scoped = at_in_scope(dirfd, path);
-  if (scoped && should_fail(kOpen, path)) return -1;
-  const int fd = real(dirfd, path, flags, mode);
-  track(fd, scoped);
-  return fd;
+  return openat_scoped(real, dirfd, path, flags, mode);
 }
 
 int openat64(int dirfd, const char* path, int flags, ...) {
-  static const auto real = next<int (*)(int, const char*, int, ...)>("openat64");
+  static const auto real = next<OpenAtFn>("openat64");
   va_list args;
   va_start(args, flags);
   const mode_t mode = mode_argument(flags, args);
   va_end(args);
-  const bool scoped = at_in_scope(dirfd, path);
-  if (scoped && should_fail(kOpen, path)) return -1;
-  const int fd = real(dirfd, path, flags, mode);
-  track(fd, scoped);
-  return fd;
+  return openat_scoped(real, dirfd, path, flags, mode);
 }
 
 int close(int fd) {
