@@ -8,7 +8,10 @@
 //   TASKSTORE_FAULT_TRACE=1          print each counted call (to find which one a case fails)
 //
 // Kept to plain C and atomics: it runs inside arbitrary programs, before and after their
-// own runtime is up, so it allocates nothing and takes no locks.
+// own runtime is up, so it allocates nothing and takes no locks (but the trace's stderr).
+// Not interposed: renameat, unlinkat, creat, pwritev, and closes through fclose, dup2 or
+// close_range (an fd reused after those may keep its scope flag). The scope is meant to
+// be set before the store opens, not while other threads do I/O.
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -17,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -30,8 +34,8 @@ enum Kind : unsigned {
   kOpen = 1u << 0,       // open, openat (files and directories under the scope)
   kWrite = 1u << 1,      // write, pwrite, writev on an fd opened under the scope
   kSync = 1u << 2,       // fsync, fdatasync on such an fd
-  kRename = 1u << 3,     // rename, renameat with either path under the scope
-  kUnlink = 1u << 4,     // unlink, unlinkat under the scope
+  kRename = 1u << 3,     // rename with either path under the scope
+  kUnlink = 1u << 4,     // unlink under the scope
   kTruncate = 1u << 5,   // ftruncate on such an fd
 };
 constexpr int kKindCount = 6;
@@ -124,17 +128,28 @@ bool should_fail(Kind kind, const char* path = nullptr, int fd = -1) {
   return true;
 }
 
+// The C library's own function. Every function interposed here is in glibc, so a miss
+// means a broken process: stop with a message instead of calling a null pointer.
 template <typename F>
 F next(const char* name) {
-  return reinterpret_cast<F>(dlsym(RTLD_NEXT, name));
+  void* found = dlsym(RTLD_NEXT, name);
+  if (found == nullptr) {
+    static const char message[] = "libtaskstore_faults: a C library function is missing\n";
+    (void)!::syscall(SYS_write, 2, message, sizeof message - 1);
+    abort();
+  }
+  return reinterpret_cast<F>(found);
 }
 
 void track(int fd, bool in_scope) {
   if (fd >= 0 && fd < kMaxFds) g_in_scope[fd].store(in_scope);
 }
 
+// The mode argument exists only with O_CREAT or O_TMPFILE (whose bits include
+// O_DIRECTORY's, so a plain O_DIRECTORY open has none): glibc's own test.
 mode_t mode_argument(int flags, va_list args) {
-  return (flags & (O_CREAT | O_TMPFILE)) != 0 ? static_cast<mode_t>(va_arg(args, int)) : 0;
+  const bool needs_mode = (flags & O_CREAT) != 0 || (flags & O_TMPFILE) == O_TMPFILE;
+  return needs_mode ? static_cast<mode_t>(va_arg(args, int)) : 0;
 }
 
 using OpenFn = int (*)(const char*, int, ...);

@@ -74,8 +74,12 @@ class FileStorage::Impl {
                  file_backend::commit_write_group(store, group, /*direct=*/max <= 1);
                }) {}
 
-  // Waits for work already posted: it refers to `store`.
-  ~Impl() { pool.join(); }
+  // Waits for work already posted: it refers to `store`. Then puts back, if it can, what
+  // a failed write left owed (FILE-7); a forked child never touches the parent's store.
+  ~Impl() {
+    pool.join();
+    if (::getpid() == owner) store.settle_repairs_on_close();
+  }
 
   // A child forked from the opening process has no pool threads (work would never run)
   // and shares the parent's descriptors: it must open its own instance.

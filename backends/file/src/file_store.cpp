@@ -94,20 +94,67 @@ void FileStore::settle_repairs() {
   const std::lock_guard guard(repairs_mutex_);
   while (!repairs_.empty()) {
     const Repair& repair = repairs_.front();
+    const fs::path path = repair.dir / repair.name;
     try {
-      if (apply_repair(repair)) fsync_directory(repair.dir);
+      std::optional<Bytes> now;
+      bool readable = true;
+      try {
+        now = read_file(path);
+      } catch (const CorruptionError&) {
+        readable = false;  // not what the failed write left: someone else's now
+      }
+      // Only a file that still holds what the failed write left is put back; one that
+      // holds anything else was written since, by this store or another process.
+      if (readable && now == repair.left && now != repair.put_back) {
+        if (apply_repair(repair) || !repair.put_back) fsync_directory(repair.dir);
+        // A task put back PENDING needs its due marker, which another process's dequeue
+        // may have dropped as stale meanwhile.
+        if (repair.put_back && repair.dir == layout_.tasks_dir()) {
+          const StoredTask stored = decode_task(*repair.put_back, path.string());
+          if (stored.task.status == TaskStatus::PENDING) {
+            create_empty_file(layout_.queue_dir() /
+                              due_marker_name(stored.task.eta, stored.seq, stored.task.id));
+            fsync_directory(layout_.queue_dir());
+          }
+        }
+      }
     } catch (const std::exception& e) {
       throw StorageError("file store " + layout_.root().string() + ": a write that failed " +
-                         "earlier could not be undone yet (" + (repair.dir / repair.name).string() +
-                         ": " + e.what() + "); every write fails until it can");
+                         "earlier could not be undone yet (" + path.string() + ": " + e.what() +
+                         "); every write fails until it can");
     }
     repairs_.erase(repairs_.begin());
   }
 }
 
+void FileStore::settle_repairs_on_close() noexcept {
+  {
+    // Nothing owed, nothing to lock: the lock may be held elsewhere in this very process
+    // (a test holding the write lock while an instance closes), and waiting would hang.
+    const std::lock_guard guard(repairs_mutex_);
+    if (repairs_.empty()) return;
+  }
+  try {
+    const DirectoryLock held = lock();
+    settle_repairs();
+  } catch (...) {
+    // What can't be put back now is what a crash at this point would leave.
+  }
+}
+
 void FileStore::drop_marker(StoreIo& io, const StoredTask& before) {
   if (before.task.status != TaskStatus::PENDING) return;
-  io.remove(layout_.queue_dir(), due_marker_name(before.task.eta, before.seq, before.task.id));
+  remove_stale_marker(io, due_marker_name(before.task.eta, before.seq, before.task.id));
+}
+
+void FileStore::remove_stale_marker(StoreIo& io, const std::string& name) {
+  // Called once the record that made the marker stale is durable: the operation has
+  // happened, so a failed unlink must not report it failed (a claim so reported would be
+  // held by nobody). The marker stays stale, and dequeue drops it.
+  try {
+    io.remove(layout_.queue_dir(), name);
+  } catch (const StorageError&) {
+  }
 }
 
 std::string FileStore::enqueue(const Task& task) {
@@ -174,7 +221,7 @@ std::optional<Task> FileStore::dequeue(Session& session, Timestamp now) {
     const bool valid = stored && stored->task.status == TaskStatus::PENDING &&
                        stored->task.eta == marker.eta && stored->seq == marker.seq;
     if (!valid) {
-      io.remove(layout_.queue_dir(), name);  // stale: left by a crash or a status change
+      remove_stale_marker(io, name);  // left by a crash or a status change
       continue;
     }
     const StoredTask before = *stored;
@@ -194,11 +241,11 @@ std::optional<Task> FileStore::dequeue(Session& session, Timestamp now) {
         write_task(io, before);
       } catch (...) {
         owe_repairs({Repair{layout_.tasks_dir(), StoreLayout::task_file_name(before.task.id),
-                            Repair::Kind::record, encode_task(before)}});
+                            encode_task(before), encode_task(*stored)}});
       }
       throw;
     }
-    io.remove(layout_.queue_dir(), name);
+    remove_stale_marker(io, name);  // the claim is durable: the marker is stale now
     return std::move(task);
   }
   return std::nullopt;

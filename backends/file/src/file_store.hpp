@@ -66,11 +66,14 @@ class FileStore {
   std::size_t purge_results(Session& session, Timestamp older_than);
 
   // Files a failed write could not put back (its undo failed too). Until they are put
-  // back, a RUNNING task may have nobody holding it, so every write first settles them
-  // (settle_repairs, under the lock) and fails while it can't (FILE-7).
+  // back, a RUNNING task may have nobody holding it, so every write of this instance first
+  // settles them (settle_repairs, under the lock) and fails while it can't, and closing
+  // tries once more (FILE-7). Reads in the meantime see the file as the failure left it.
   void owe_repairs(const std::vector<Repair>& repairs);
   // Throws StorageError, naming the file and the error, if a repair still fails.
   void settle_repairs();
+  // A last try when the instance closes, under the lock; errors are dropped.
+  void settle_repairs_on_close() noexcept;
 
   // Blocks until this caller holds the store's writer lock.
   DirectoryLock lock() const { return DirectoryLock(layout_.lock_file()); }
@@ -99,6 +102,9 @@ class FileStore {
   // Unlinks the marker of `before` if it was PENDING (so it had one). Not durable: a
   // marker that survives a crash is stale and dequeue drops it.
   void drop_marker(StoreIo& io, const StoredTask& before);
+  // Unlinks a due marker that is stale, best effort: not durable, and a failure leaves a
+  // stale marker, which dequeue drops.
+  void remove_stale_marker(StoreIo& io, const std::string& name);
 
   StoreLayout layout_;
   Clock clock_;

@@ -107,22 +107,27 @@ void OverlayIo::restore(int failed_stage) noexcept {
   // Tasks first, then results, then markers: a new task is gone before the marker created
   // for it. A task put back PENDING still has its marker, since markers are removed only
   // in stage 4, which never fails (see commit()).
+  bool tasks_unrestored = false;
   for (const fs::path& dir : {layout_.tasks_dir(), layout_.results_dir(), layout_.queue_dir()}) {
+    // A task that could not be put back may still need the marker this group created:
+    // leave the markers (a stale one is harmless; dequeue drops it).
+    if (dir == layout_.queue_dir() && tasks_unrestored) break;
     bool removed_any = false;
     for (const auto& [key, entry] : entries_) {
       if (key.first != dir) continue;
       const int stage = stage_of(key, entry);
       const Before& before = before_.at(key);
       if (stage == kNothing || stage > failed_stage || !before.known) continue;
-      Repair repair{dir, key.second, Repair::Kind::remove, {}};
-      if (before.bytes) {
-        repair.kind = dir == layout_.queue_dir() ? Repair::Kind::marker : Repair::Kind::record;
-        repair.bytes = *before.bytes;
-      }
+      Repair repair{dir, key.second, before.bytes,
+                    entry.state == State::removed ? std::nullopt
+                                                  : std::optional<Bytes>(entry.bytes)};
       try {
         removed_any = apply_repair(repair) || removed_any;
       } catch (...) {
-        // The group's error is what the callers get; the store retries this (FILE-7).
+        // The group's error is what the callers get. A marker left behind is only stale;
+        // a record is owed, and the store puts it back before its next write (FILE-7).
+        if (dir == layout_.queue_dir()) continue;
+        if (dir == layout_.tasks_dir()) tasks_unrestored = true;
         unrestored_.push_back(std::move(repair));
       }
     }

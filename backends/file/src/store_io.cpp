@@ -31,18 +31,8 @@ bool DirectIo::remove(const fs::path& dir, const std::string& name) {
 void DirectIo::sync(const fs::path& dir) { fsync_directory(dir); }
 
 bool apply_repair(const Repair& repair) {
-  const fs::path path = repair.dir / repair.name;
-  switch (repair.kind) {
-    case Repair::Kind::remove:
-      return remove_file(path);
-    case Repair::Kind::marker:
-      create_empty_file(path);
-      fsync_directory(repair.dir);
-      return false;
-    case Repair::Kind::record:
-      write_file_atomically(repair.dir, repair.name, repair.bytes);
-      return false;
-  }
+  if (!repair.put_back) return remove_file(repair.dir / repair.name);
+  write_file_atomically(repair.dir, repair.name, *repair.put_back);
   return false;
 }
 

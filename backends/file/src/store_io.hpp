@@ -40,17 +40,19 @@ class StoreIo {
 
 // What an operation runs against: the I/O layer, and the store lock held for it (which
 // also hands out enqueue sequence numbers).
-// A file put back after a failed write could not be restored (the undo failed too): what
-// it must be made again. The store retries these before its next write (FILE-7).
+// A file a failed write changed and could not put back (the undo failed too): what it
+// must hold again, and what the failed write may have left there. The store retries these
+// before its next write (FILE-7), and only while the file still holds what the failed
+// write left, so a later write by another process is never undone.
 struct Repair {
   std::filesystem::path dir;
   std::string name;
-  enum class Kind { remove, marker, record } kind;
-  Bytes bytes;  // for Kind::record
+  std::optional<Bytes> put_back;  // nullopt: the file must not exist
+  std::optional<Bytes> left;      // nullopt: the failed write removed it
 };
 
-// Makes `repair` so on disk, durably; true if it removed a file (its directory's fsync is
-// then the caller's). Throws StorageError if it can't.
+// Makes the file hold `repair.put_back` again, durably (a removal's directory fsync is
+// the caller's; true if it removed the file). Throws StorageError if it can't.
 bool apply_repair(const Repair& repair);
 
 struct Session {

@@ -6,6 +6,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <cerrno>
+#include <optional>
 #include <string>
 
 #include "taskstore/conformance/environment_helpers.hpp"
@@ -31,19 +32,12 @@ Task make_task(const std::string& id) {
   return task;
 }
 
-// Checks: FILE-7
-TEST(FileIoErrors, ClaimWhoseUndoFails_IsPutBackBeforeTheNextWrite) {
-  const auto layer = FaultLayer::loaded();
-  ASSERT_TRUE(layer) << "run with LD_PRELOAD=" << conformance::fault_layer_library();
-  conformance::TemporaryDirectory dir("file-io-error");
-  layer->set_scope(dir.path().string());
-  boost::asio::io_context io;
-  FileStorage store(FileStorageOptions{.directory = dir.path() / "store"});
-  sync_wait(io, store.enqueue(make_task("t")));
-
-  // The claim's record is renamed into place, then the directory's fsync fails, and so
-  // does every fsync after it: the claim fails and its undo can't be made durable.
-  layer->arm(conformance::kFaultSync, 2, EIO, /*persist=*/true);
+// Claims `t` on `store` while the second fsync and every later one fail: the claim's record
+// is renamed into place, then the directory's fsync fails, and so does putting the record
+// back, so the store owes it.
+void fail_a_claim_and_its_undo(const FaultLayer& layer, boost::asio::io_context& io,
+                               FileStorage& store) {
+  layer.arm(conformance::kFaultSync, 2, EIO, /*persist=*/true);
   EXPECT_THROW(sync_wait(io, store.dequeue(t0())), StorageError);
   // While the fault lasts, every write says why it can't go on.
   try {
@@ -53,22 +47,64 @@ TEST(FileIoErrors, ClaimWhoseUndoFails_IsPutBackBeforeTheNextWrite) {
     EXPECT_NE(std::string(e.what()).find("could not be undone yet"), std::string::npos)
         << e.what();
   }
-  layer->clear();
+  layer.clear();
+}
+
+class FileIoErrors : public ::testing::TestWithParam<std::size_t> {
+ protected:
+  FileIoErrors() : layer_(FaultLayer::loaded()) {}
+  FileStorageOptions options() const {
+    return {.directory = dir_.path() / "store", .max_group_size = GetParam()};
+  }
+  const std::optional<FaultLayer> layer_;
+  conformance::TemporaryDirectory dir_{"file-io-error"};
+  boost::asio::io_context io_;
+};
+
+// Checks: FILE-7
+TEST_P(FileIoErrors, ClaimWhoseUndoFails_IsPutBackBeforeTheNextWrite) {
+  ASSERT_TRUE(layer_) << "run with LD_PRELOAD=" << conformance::fault_layer_library();
+  layer_->set_scope(dir_.path().string());
+  FileStorage store(options());
+  sync_wait(io_, store.enqueue(make_task("t")));
+  fail_a_claim_and_its_undo(*layer_, io_, store);
 
   // The next write puts the task back first: it is PENDING and claimable, once.
-  sync_wait(io, store.enqueue(make_task("u")));
-  const auto task = sync_wait(io, store.get_task("t"));
+  sync_wait(io_, store.enqueue(make_task("u")));
+  const auto task = sync_wait(io_, store.get_task("t"));
   ASSERT_TRUE(task.has_value());
   EXPECT_EQ(task->status, TaskStatus::PENDING) << "the failed claim left the task held";
   EXPECT_EQ(task->attempts, 0);
-  const auto first = sync_wait(io, store.dequeue(t0()));
+  const auto first = sync_wait(io_, store.dequeue(t0()));
   ASSERT_TRUE(first.has_value());
   EXPECT_EQ(first->id, "t");
-  const auto second = sync_wait(io, store.dequeue(t0()));
+  const auto second = sync_wait(io_, store.dequeue(t0()));
   ASSERT_TRUE(second.has_value());
   EXPECT_EQ(second->id, "u");
-  EXPECT_FALSE(sync_wait(io, store.dequeue(t0())).has_value());
+  EXPECT_FALSE(sync_wait(io_, store.dequeue(t0())).has_value());
 }
+
+// Checks: FILE-7
+TEST_P(FileIoErrors, OwedPutBack_NeverUndoesAnotherInstancesLaterWrite) {
+  ASSERT_TRUE(layer_) << "run with LD_PRELOAD=" << conformance::fault_layer_library();
+  layer_->set_scope(dir_.path().string());
+  FileStorage store(options());
+  FileStorage other(options());
+  sync_wait(io_, store.enqueue(make_task("t")));
+  fail_a_claim_and_its_undo(*layer_, io_, store);
+  // Another instance finishes the task (it found it RUNNING) before the first one writes.
+  sync_wait(io_, other.mark_done("t", TaskResult{.task_id = "t", .finished_at = t0()}));
+  sync_wait(io_, store.enqueue(make_task("u")));  // settles what it owes: nothing to undo
+  const auto task = sync_wait(io_, store.get_task("t"));
+  ASSERT_TRUE(task.has_value());
+  EXPECT_EQ(task->status, TaskStatus::SUCCESS) << "the owed put-back undid a later write";
+  EXPECT_TRUE(sync_wait(io_, store.get_result("t")).has_value());
+}
+
+INSTANTIATE_TEST_SUITE_P(WritePaths, FileIoErrors, ::testing::Values(256, 1),
+                         [](const ::testing::TestParamInfo<std::size_t>& info) {
+                           return info.param == 1 ? std::string("Direct") : std::string("Grouped");
+                         });
 
 }  // namespace
 }  // namespace taskstore::file_test

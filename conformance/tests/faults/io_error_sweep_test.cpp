@@ -225,12 +225,22 @@ struct SweepCase {
 // Opens the store under test in a directory (a new store, or the one there).
 using OpenStore = std::function<std::unique_ptr<BaseStorage>(const fs::path& directory)>;
 
+// Stores stamp from a fixed clock, so the workload's purge cutoff means the same on any
+// machine.
 std::unique_ptr<BaseStorage> open_sqlite(const fs::path& directory) {
-  return std::make_unique<SqliteStorage>(SqliteStorageOptions{.path = directory / "q.db"});
+  return std::make_unique<SqliteStorage>(
+      SqliteStorageOptions{.path = directory / "q.db", .clock = [] { return t0(); }});
 }
 
 std::unique_ptr<BaseStorage> open_file_store(const fs::path& directory) {
-  return std::make_unique<FileStorage>(FileStorageOptions{.directory = directory / "store"});
+  return std::make_unique<FileStorage>(
+      FileStorageOptions{.directory = directory / "store", .clock = [] { return t0(); }});
+}
+
+// Every write alone, straight to disk: the file store's other write path.
+std::unique_ptr<BaseStorage> open_file_store_direct(const fs::path& directory) {
+  return std::make_unique<FileStorage>(FileStorageOptions{
+      .directory = directory / "store", .clock = [] { return t0(); }, .max_group_size = 1});
 }
 
 // Runs the workload on a new store with `c` armed; returns what went wrong, if anything.
@@ -352,6 +362,10 @@ TEST(IoErrorSweep, SqliteStore_EveryCallEveryErrnoOnceAndPersisting) {
 // claims left RUNNING with nobody holding them (a failed claim whose undo failed too).
 TEST(IoErrorSweep, FileStore_EveryCallEveryErrnoOnceAndPersisting) {
   expect_survives_sweep("file", open_file_store);
+}
+
+TEST(IoErrorSweep, FileStoreWritingDirectly_EveryCallEveryErrnoOnceAndPersisting) {
+  expect_survives_sweep("file, every write alone", open_file_store_direct);
 }
 
 }  // namespace
