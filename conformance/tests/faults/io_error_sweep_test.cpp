@@ -126,10 +126,10 @@ void run_workload(BaseStorage& store, boost::asio::io_context& io, Outcome& out)
     }
     return false;
   };
-  for (const auto& [id, eta] : std::vector<std::pair<std::string, Timestamp>>{
-           {"a", t0() - 3s}, {"b", t0() - 2s}, {"c", t0() + 1h}, {"d", t0() - 1s}}) {
-    if (step("enqueue " + id, [&] { sync_wait(io, store.enqueue(task(id, eta))); })) {
-      out.enqueued.insert(id);
+  for (const Task& t : {task("a", t0() - 3s), task("b", t0() - 2s), task("c", t0() + 1h),
+                        task("d", t0() - 1s)}) {
+    if (step("enqueue " + t.id, [&] { sync_wait(io, store.enqueue(t)); })) {
+      out.enqueued.insert(t.id);
     }
   }
   const auto claim = [&](const std::string& what) {
