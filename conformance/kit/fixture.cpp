@@ -153,9 +153,9 @@ std::string ConformanceTest::claim_id(Timestamp now) {
   return task ? task->id : "(nothing)";
 }
 
-// What dequeue does on a fresh store of the backend: nullopt if `fresh_store_shows_fault`
-// finds it sound, else the fault in words. With `with_task`, the fresh store holds one due
-// task, and sound means dequeue returns it; without, it is empty and sound means nothing.
+// What dequeue does on a fresh store of the backend: nullopt if it is sound there, else the
+// fault in words. With `with_task`, the fresh store holds one due task, and sound means
+// dequeue returns it; without, it is empty and sound means it returns nothing.
 std::optional<std::string> ConformanceTest::fresh_dequeue_fault(bool with_task) {
   try {
     const auto environment = backend().make_environment();

@@ -106,7 +106,10 @@ void FileStore::settle_repairs() {
       // Only a file that still holds what the failed write left is put back; one that
       // holds anything else was written since, by this store or another process.
       if (readable && now == repair.left && now != repair.put_back) {
-        if (apply_repair(repair) || !repair.put_back) fsync_directory(repair.dir);
+        apply_repair(repair);
+        // A removal's fsync is ours, also when the file was already gone: an earlier
+        // unlink may have happened without its fsync.
+        if (!repair.put_back) fsync_directory(repair.dir);
         // A task put back PENDING needs its due marker, which another process's dequeue
         // may have dropped as stale meanwhile.
         if (repair.put_back && repair.dir == layout_.tasks_dir()) {
