@@ -23,6 +23,7 @@
 #include <string>
 #include <system_error>
 
+#include "taskstore/conformance/fault_layer.hpp"
 #include "taskstore/conformance/file_backend.hpp"
 #include "taskstore/conformance/memory_backend.hpp"
 #include "taskstore/conformance/postgres_backend.hpp"
@@ -84,6 +85,7 @@ void register_backend_named(const std::string& name, const fs::path& scratch) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  taskstore::conformance::load_fault_layer(argv);  // for the power-cut tests
   std::string scratch = (scratch_parent() / (TASKSTORE_TEST_PROGRAM "-XXXXXX")).string();
   if (::mkdtemp(scratch.data()) == nullptr) {
     std::perror(TASKSTORE_TEST_PROGRAM ": mkdtemp");

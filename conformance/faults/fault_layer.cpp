@@ -6,9 +6,11 @@
 // taskstore/conformance/fault_layer.hpp), or through the environment at start:
 //   TASKSTORE_FAULT_SCOPE=/abs/dir   only calls on files under it are seen
 //   TASKSTORE_FAULT_TRACE=1          print each counted call (to find which one a case fails)
+//   TASKSTORE_POWER_CUT_SHADOW=/dir  record what a power cut would leave of the scope (below)
 //
 // Kept to plain C and atomics: it runs inside arbitrary programs, before and after their
-// own runtime is up, so it allocates nothing and takes no locks (but the trace's stderr).
+// own runtime is up, so it allocates nothing and takes no locks (but the trace's stderr,
+// and the power-cut recorder's file lock, which serialises its shadow updates).
 // Not interposed: renameat, unlinkat, creat, pwritev, and closes through fclose, dup2 or
 // close_range (an fd reused after those may keep its scope flag). The scope is meant to
 // be set before the store opens, not while other threads do I/O.
@@ -16,11 +18,16 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <dirent.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/types.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/types.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -56,6 +63,222 @@ std::atomic<bool> g_persist{false};
 std::atomic<bool> g_failing{false};  // a persistent fault has fired and not been cleared
 std::atomic<long> g_fired{0};
 
+// --- Power-cut recording --------------------------------------------------------------------
+// While recording, the layer keeps in a shadow directory (outside the scope) what a power
+// cut would leave of the scope: every file's content as of its last fsync or fdatasync, and
+// every directory's entries as of its last fsync. Nothing else is assumed durable (no
+// flush on rename, no ordering between files). The shadow names files and directories by
+// an id the layer gives each inode when it sees it created, because an inode number can be
+// reused while a durable listing still names the old file:
+//   ino-<inode>  the id of the inode that has this number now
+//   data-<id>    the file's content at its last sync
+//   dir-<id>     the directory's entries at its last sync: "<f|d> <id> <name>" lines
+//   alive        every recording process holds a shared flock on it until it dies
+//   lock         serialises shadow updates across threads and processes
+// The test takes a baseline before the store runs (all on disk counts as durable), kills
+// the store's processes, waits for `alive` and rebuilds the scope from the shadow
+// (conformance/kit/power_cut.cpp). Creation is seen through open(O_CREAT) and mkdir.
+
+constexpr std::size_t kMaxPath = kMaxScope + 64;
+constexpr std::size_t kMaxId = 48;
+
+char g_shadow[kMaxScope];
+std::atomic<bool> g_recording{false};
+std::atomic<long> g_ids{0};
+std::atomic<long> g_temporaries{0};
+
+int raw_open(int dirfd, const char* path, int flags, mode_t mode = 0) {
+  return static_cast<int>(::syscall(SYS_openat, dirfd, path, flags | O_CLOEXEC, mode));
+}
+
+void raw_close(int fd) { ::syscall(SYS_close, fd); }
+
+bool write_all(int fd, const char* data, size_t size) {
+  while (size > 0) {
+    const long n = ::syscall(SYS_write, fd, data, size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    data += n;
+    size -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
+bool format(char* out, size_t size, const char* pattern, ...) {
+  va_list args;
+  va_start(args, pattern);
+  const int n = vsnprintf(out, size, pattern, args);
+  va_end(args);
+  return n > 0 && static_cast<size_t>(n) < size;
+}
+
+// Writes the shadow file `name` whole or not at all: `fill` writes a temporary, which then
+// replaces it.
+template <typename Fill>
+bool put_shadow(const char* name, Fill fill) {
+  char temporary[kMaxPath];
+  char final_path[kMaxPath];
+  if (!format(temporary, sizeof temporary, "%s/tmp-%ld-%ld", g_shadow, static_cast<long>(getpid()),
+              g_temporaries.fetch_add(1)) ||
+      !format(final_path, sizeof final_path, "%s/%s", g_shadow, name)) {
+    return false;
+  }
+  const int fd = raw_open(AT_FDCWD, temporary, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd < 0) return false;
+  const bool filled = fill(fd);
+  raw_close(fd);
+  return filled && renameat(AT_FDCWD, temporary, AT_FDCWD, final_path) == 0;
+}
+
+// The id recorded for inode `inode`, into `id`; false if there is none.
+bool recorded_id(ino_t inode, char (&id)[kMaxId]) {
+  char path[kMaxPath];
+  if (!format(path, sizeof path, "%s/ino-%lu", g_shadow, static_cast<unsigned long>(inode))) return false;
+  const int fd = raw_open(AT_FDCWD, path, O_RDONLY);
+  if (fd < 0) return false;
+  const long n = ::syscall(SYS_read, fd, id, sizeof id - 1);
+  raw_close(fd);
+  if (n <= 0) return false;
+  id[n] = '\0';
+  return true;
+}
+
+// Gives inode `inode` a new id (it was just created), into `id`.
+bool record_birth(ino_t inode, char (&id)[kMaxId]) {
+  char name[64];
+  if (!format(id, sizeof id, "%ld.%ld", static_cast<long>(getpid()), g_ids.fetch_add(1) + 1) ||
+      !format(name, sizeof name, "ino-%lu", static_cast<unsigned long>(inode))) {
+    return false;
+  }
+  return put_shadow(name, [&](int fd) { return write_all(fd, id, strlen(id)); });
+}
+
+// The id of `inode`; one created where the layer did not see it gets one now.
+bool id_of(ino_t inode, char (&id)[kMaxId]) { return recorded_id(inode, id) || record_birth(inode, id); }
+
+// Holds the shadow's lock: its own open file description, so threads exclude each other too.
+class ShadowLock {
+ public:
+  ShadowLock() {
+    char path[kMaxPath];
+    if (format(path, sizeof path, "%s/lock", g_shadow)) {
+      fd_ = raw_open(AT_FDCWD, path, O_RDWR | O_CREAT, 0644);
+    }
+    while (fd_ >= 0 && flock(fd_, LOCK_EX) != 0 && errno == EINTR) {
+    }
+  }
+  ~ShadowLock() {
+    if (fd_ >= 0) raw_close(fd_);
+  }
+  ShadowLock(const ShadowLock&) = delete;
+  ShadowLock& operator=(const ShadowLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
+// Something was just created at `fd` under the scope.
+void record_created(int fd) {
+  if (!g_recording.load() || fd < 0) return;
+  struct stat st;
+  if (fstat(fd, &st) != 0) return;
+  const ShadowLock lock;
+  char id[kMaxId];
+  record_birth(st.st_ino, id);
+}
+
+bool copy_content(int from, int to) {
+  char buffer[16384];
+  for (;;) {
+    const long n = ::syscall(SYS_read, from, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return false;
+    if (n == 0) return true;
+    if (!write_all(to, buffer, static_cast<size_t>(n))) return false;
+  }
+}
+
+// "f <id> <name>" or "d <id> <name>" for each file and directory in directory `dir`.
+bool write_listing(int dir, int to) {
+  alignas(8) char buffer[16384];
+  for (;;) {
+    const long n = ::syscall(SYS_getdents64, dir, buffer, sizeof buffer);
+    if (n < 0) return false;
+    if (n == 0) return true;
+    for (long at = 0; at < n;) {
+      struct Entry {
+        ino64_t d_ino;
+        off64_t d_off;
+        unsigned short d_reclen;
+        unsigned char d_type;
+        char d_name[1];
+      };
+      const auto* entry = reinterpret_cast<const Entry*>(buffer + at);
+      at += entry->d_reclen;
+      const char* name = entry->d_name;
+      if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0 || strchr(name, '\n') != nullptr) continue;
+      struct stat st;
+      if (fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;  // gone meanwhile
+      const char type = S_ISREG(st.st_mode) ? 'f' : S_ISDIR(st.st_mode) ? 'd' : '\0';
+      char id[kMaxId];
+      char line[kMaxPath];
+      if (type == '\0' || !id_of(st.st_ino, id)) continue;
+      if (!format(line, sizeof line, "%c %s %s\n", type, id, name) || !write_all(to, line, strlen(line))) {
+        return false;
+      }
+    }
+  }
+}
+
+// `fd` under the scope was just synced: what it holds is now durable.
+void record_sync(int fd) {
+  if (!g_recording.load()) return;
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))) return;
+  const ShadowLock lock;
+  char id[kMaxId];
+  char name[kMaxId + 8];
+  if (!id_of(st.st_ino, id)) return;
+  if (S_ISREG(st.st_mode)) {
+    char self[64];
+    if (!format(self, sizeof self, "/proc/self/fd/%d", fd) || !format(name, sizeof name, "data-%s", id)) return;
+    const int source = raw_open(AT_FDCWD, self, O_RDONLY);  // `fd` may be write-only
+    if (source < 0) return;
+    put_shadow(name, [&](int to) { return copy_content(source, to); });
+    raw_close(source);
+  } else {
+    const int dir = raw_open(fd, ".", O_RDONLY | O_DIRECTORY);
+    if (dir < 0 || !format(name, sizeof name, "dir-%s", id)) return;
+    put_shadow(name, [&](int to) { return write_listing(dir, to); });
+    raw_close(dir);
+  }
+}
+
+// Starts recording into `shadow`; false if its `alive` file can't be locked.
+bool start_recording(const char* shadow) {
+  if (strlen(shadow) >= kMaxScope) return false;
+  strcpy(g_shadow, shadow);
+  char path[kMaxPath];
+  if (!format(path, sizeof path, "%s/alive", g_shadow)) return false;
+  const int alive = raw_open(AT_FDCWD, path, O_RDWR | O_CREAT, 0644);  // held until death
+  if (alive < 0 || flock(alive, LOCK_SH) != 0) return false;
+  g_recording.store(true);
+  return true;
+}
+
+// An exec driver is told through its environment; it then also dies with its parent, so
+// that killing the process the test started stops every writer at once, as a power cut does.
+void start_recording_from_environment() {
+  const char* shadow = getenv("TASKSTORE_POWER_CUT_SHADOW");
+  if (shadow == nullptr || shadow[0] == '\0') return;
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (!start_recording(shadow)) {
+    static const char message[] = "libtaskstore_faults: cannot record into TASKSTORE_POWER_CUT_SHADOW\n";
+    (void)!::syscall(SYS_write, 2, message, sizeof message - 1);
+    abort();
+  }
+}
+
 void read_scope_from_environment() {
   int expected = 0;
   if (!g_scope_state.compare_exchange_strong(expected, 1)) {
@@ -66,6 +289,7 @@ void read_scope_from_environment() {
   const char* scope = getenv("TASKSTORE_FAULT_SCOPE");
   if (scope != nullptr && strlen(scope) < kMaxScope) strcpy(g_scope, scope);
   g_scope_state.store(2);
+  start_recording_from_environment();
 }
 
 bool path_in_scope(const char* path) {
@@ -155,10 +379,34 @@ mode_t mode_argument(int flags, va_list args) {
 using OpenFn = int (*)(const char*, int, ...);
 using OpenAtFn = int (*)(int, const char*, int, ...);
 
+// Opens through `open_with(flags)`. While recording, an O_CREAT open under the scope first
+// tries O_EXCL, to learn whether it creates the file (an O_TMPFILE open always does).
+template <typename OpenWith>
+int open_recording(bool scoped, int flags, OpenWith open_with) {
+  const bool recording = scoped && g_recording.load();
+  if (recording && (flags & O_TMPFILE) == O_TMPFILE) {
+    const int fd = open_with(flags);
+    record_created(fd);
+    return fd;
+  }
+  if (!recording || (flags & O_CREAT) == 0) return open_with(flags);
+  if ((flags & O_EXCL) == 0) {
+    const int fd = open_with(flags | O_EXCL);
+    if (fd >= 0 || errno != EEXIST) {
+      record_created(fd);
+      return fd;
+    }
+    return open_with(flags);  // it exists: the caller's own open
+  }
+  const int fd = open_with(flags);
+  record_created(fd);
+  return fd;
+}
+
 int open_scoped(OpenFn real, const char* path, int flags, mode_t mode) {
   const bool scoped = path_in_scope(path);
   if (scoped && should_fail(kOpen, path)) return -1;
-  const int fd = real(path, flags, mode);
+  const int fd = open_recording(scoped, flags, [&](int with) { return real(path, with, mode); });
   track(fd, scoped);
   return fd;
 }
@@ -166,7 +414,8 @@ int open_scoped(OpenFn real, const char* path, int flags, mode_t mode) {
 int openat_scoped(OpenAtFn real, int dirfd, const char* path, int flags, mode_t mode) {
   const bool scoped = at_in_scope(dirfd, path);
   if (scoped && should_fail(kOpen, path)) return -1;
-  const int fd = real(dirfd, path, flags, mode);
+  const int fd =
+      open_recording(scoped, flags, [&](int with) { return real(dirfd, path, with, mode); });
   track(fd, scoped);
   return fd;
 }
@@ -244,13 +493,17 @@ ssize_t writev(int fd, const struct iovec* iov, int count) {
 int fsync(int fd) {
   static const auto real = next<int (*)(int)>("fsync");
   if (fd_in_scope(fd) && should_fail(kSync, nullptr, fd)) return -1;
-  return real(fd);
+  const int result = real(fd);
+  if (result == 0 && fd_in_scope(fd)) record_sync(fd);
+  return result;
 }
 
 int fdatasync(int fd) {
   static const auto real = next<int (*)(int)>("fdatasync");
   if (fd_in_scope(fd) && should_fail(kSync, nullptr, fd)) return -1;
-  return real(fd);
+  const int result = real(fd);
+  if (result == 0 && fd_in_scope(fd)) record_sync(fd);
+  return result;
 }
 
 int ftruncate(int fd, off_t length) {
@@ -275,6 +528,20 @@ int unlink(const char* path) {
   static const auto real = next<int (*)(const char*)>("unlink");
   if (path_in_scope(path) && should_fail(kUnlink, path)) return -1;
   return real(path);
+}
+
+// Not a counted kind; seen only so the power-cut recorder learns of new directories.
+int mkdir(const char* path, mode_t mode) {
+  static const auto real = next<int (*)(const char*, mode_t)>("mkdir");
+  const int result = real(path, mode);
+  if (result == 0 && g_recording.load() && path_in_scope(path)) {
+    const int saved = errno;
+    const int fd = raw_open(AT_FDCWD, path, O_RDONLY | O_DIRECTORY);
+    record_created(fd);
+    if (fd >= 0) raw_close(fd);
+    errno = saved;
+  }
+  return result;
 }
 
 // --- Control, for the process under test (dlsym(RTLD_DEFAULT, ...)) ----------------------
@@ -310,6 +577,14 @@ long taskstore_faults_calls(unsigned kinds) {
     if ((kinds & (1u << i)) != 0) total += g_calls[i].load();
   }
   return total;
+}
+
+// Records, from now on, what a power cut would leave of `scope` into `shadow` (an existing
+// directory outside it, holding a baseline; see "Power-cut recording"). Returns 0, or -1
+// if the shadow can't be used.
+int taskstore_faults_record_power_cut(const char* scope, const char* shadow) {
+  taskstore_faults_set_scope(scope);
+  return start_recording(shadow) ? 0 : -1;
 }
 
 // How many faults have fired (a persistent fault counts once).

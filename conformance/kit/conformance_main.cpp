@@ -13,6 +13,7 @@
 
 #include "taskstore/conformance/environment_helpers.hpp"
 #include "taskstore/conformance/exec_backend.hpp"
+#include "taskstore/conformance/fault_layer.hpp"
 #include "taskstore/conformance/requirements.hpp"
 #include "taskstore/conformance/suite.hpp"
 #include "taskstore/conformance/suite_config.hpp"
@@ -271,6 +272,7 @@ int run_suites(const CommandLine& cli, char* argv0, const std::vector<std::strin
 }  // namespace
 
 int conformance_main(int argc, char** argv, std::vector<BackendScheme> schemes) {
+  load_fault_layer(argv);  // for the power-cut tests (CRASH-3, CRASH-4)
   auto parsed = parse_command_line(argc, argv, schemes);
   if (const int* exit_code = std::get_if<int>(&parsed)) return *exit_code;
   const CommandLine& cli = std::get<CommandLine>(parsed);

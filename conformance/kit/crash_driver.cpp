@@ -15,6 +15,8 @@
 
 #include "child_process.hpp"
 #include "crash_model.hpp"
+#include "taskstore/conformance/fault_layer.hpp"
+#include "taskstore/conformance/power_cut.hpp"
 #include "taskstore/sync_wait.hpp"
 
 namespace taskstore::conformance {
@@ -347,13 +349,30 @@ class History {
 
 std::string CrashRunReport::summary() const {
   std::ostringstream out;
-  out << kills << " kills, " << acknowledged << " acknowledged operations, " << cut_short
+  out << kills << (power_cut ? " power cuts, " : " kills, ") << acknowledged << " acknowledged operations, " << cut_short
       << " cut short (" << cut_short_visible << " visible), " << tasks << " tasks";
   return out.str();
 }
 
+// The power cut of a run, if it has one.
+std::optional<PowerCut> power_cut_for(const StoreEnvironment& environment,
+                                      const CrashRunOptions& options) {
+  if (!options.power_cut) return std::nullopt;
+  const std::optional<std::filesystem::path> directory = environment.files_directory();
+  if (!directory) {
+    throw std::invalid_argument("power cuts need a store with a files_directory(); " +
+                                environment.location() + " has none");
+  }
+  if (!FaultLayer::loaded()) {
+    throw std::invalid_argument("power cuts need the fault layer: run with LD_PRELOAD=" +
+                                fault_layer_library());
+  }
+  return std::optional<PowerCut>(std::in_place, *directory);
+}
+
 CrashRunReport run_crash_cycles(StoreEnvironment& environment, const CrashRunOptions& options) {
   CrashRunReport report;
+  report.power_cut = options.power_cut;
   History history(report.violations);
   const auto steady_now = [] { return std::chrono::steady_clock::now(); };
 
@@ -375,6 +394,7 @@ CrashRunReport run_crash_cycles(StoreEnvironment& environment, const CrashRunOpt
     return report;
   }
   bool any_kill = false;
+  std::optional<PowerCut> power_cut = power_cut_for(environment, options);
 
   for (int cycle = 0; cycle < options.kills; ++cycle) {
     std::mt19937_64 rng(options.seed ^ (0x9e3779b97f4a7c15ULL * static_cast<std::uint64_t>(cycle + 1)));
@@ -382,11 +402,21 @@ CrashRunReport run_crash_cycles(StoreEnvironment& environment, const CrashRunOpt
     const std::uint64_t child_seed = rng();
     const std::string context = "cycle " + std::to_string(cycle + 1) + " of " +
                                 std::to_string(options.kills) + " (seed " +
-                                std::to_string(options.seed) + ", " + plan.describe() + "): ";
+                                std::to_string(options.seed) + ", " +
+                                (options.power_cut ? "power cut: " : "") + plan.describe() + "): ";
 
+    if (power_cut) power_cut->take_baseline();  // the parent's own writes count as durable
     detail::Pipe pipe = detail::make_pipe();
     ChildProcess child = ChildProcess::fork([&] {
       pipe.read.close();
+      if (power_cut) {
+        try {
+          power_cut->start_recording_here();
+        } catch (const std::exception& e) {
+          write_line(pipe.write.get(), "E " + one_line(e.what()));
+          return 2;
+        }
+      }
       return child_loop(environment, pipe.write.get(), history.ids(), child_seed, cycle);
     });
     pipe.write.close();
@@ -450,6 +480,19 @@ CrashRunReport run_crash_cycles(StoreEnvironment& environment, const CrashRunOpt
           context + "the child was not killed: it " +
           (status ? detail::describe_wait_status(*status) : std::string("did not end")) +
           (child_error.empty() ? "" : ": " + child_error));
+    }
+    if (power_cut && report.violations.empty()) {
+      if (!power_cut->wait_for_recorders(steady_now() + options.stall_timeout)) {
+        report.violations.push_back(context + "a process of the store still ran " +
+                                    std::to_string(options.stall_timeout.count()) +
+                                    " s after the power cut");
+      } else {
+        try {
+          power_cut->apply();
+        } catch (const std::exception& e) {
+          report.violations.push_back(context + "the power cut could not be applied: " + e.what());
+        }
+      }
     }
     report.acknowledged += acknowledged;
     if (!report.violations.empty()) break;

@@ -1,9 +1,12 @@
 #include "taskstore/conformance/fault_layer.hpp"
 
 #include <dlfcn.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
+#include <stdexcept>
+#include <string_view>
 
 namespace taskstore::conformance {
 
@@ -36,6 +39,45 @@ std::string fault_layer_library() {
   return TASKSTORE_FAULT_LAYER_INSTALLED;
 }
 
+namespace {
+
+constexpr bool kSanitized =
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+    true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+    true;
+#else
+    false;
+#endif
+#else
+    false;
+#endif
+
+}  // namespace
+
+void load_fault_layer(char** argv) {
+  const char* choice = std::getenv("TASKSTORE_FAULT_LAYER");
+  if (kSanitized || FaultLayer::loaded() || std::getenv("TASKSTORE_FAULT_LAYER_TRIED") != nullptr ||
+      (choice != nullptr && std::string_view(choice) == "off")) {
+    return;
+  }
+  const std::string library = fault_layer_library();
+  if (!std::filesystem::exists(library)) return;
+  const char* preload = std::getenv("LD_PRELOAD");
+  const std::string preloads =
+      preload != nullptr && *preload != '\0' ? std::string(preload) + ":" + library : library;
+  ::setenv("TASKSTORE_FAULT_LAYER_TRIED", "1", 1);
+  ::setenv("LD_PRELOAD", preloads.c_str(), 1);
+  ::execv("/proc/self/exe", argv);
+  // Not restarted: go on without the layer, as it was.
+  if (preload != nullptr) {
+    ::setenv("LD_PRELOAD", preload, 1);
+  } else {
+    ::unsetenv("LD_PRELOAD");
+  }
+}
+
 std::optional<FaultLayer> FaultLayer::loaded() {
   FaultLayer layer;
   layer.set_scope_ = find<void (*)(const char*)>("taskstore_faults_set_scope");
@@ -43,7 +85,9 @@ std::optional<FaultLayer> FaultLayer::loaded() {
   layer.clear_ = find<void (*)()>("taskstore_faults_clear");
   layer.calls_ = find<long (*)(unsigned)>("taskstore_faults_calls");
   layer.fired_ = find<long (*)()>("taskstore_faults_fired");
-  if (!layer.set_scope_ || !layer.arm_ || !layer.clear_ || !layer.calls_ || !layer.fired_) {
+  layer.record_power_cut_ = find<int (*)(const char*, const char*)>("taskstore_faults_record_power_cut");
+  if (!layer.set_scope_ || !layer.arm_ || !layer.clear_ || !layer.calls_ || !layer.fired_ ||
+      !layer.record_power_cut_) {
     return std::nullopt;
   }
   return layer;
@@ -60,5 +104,11 @@ void FaultLayer::clear() const { clear_(); }
 long FaultLayer::calls(unsigned kinds) const { return calls_(kinds); }
 
 long FaultLayer::fired() const { return fired_(); }
+
+void FaultLayer::record_power_cut(const std::string& scope, const std::string& shadow) const {
+  if (record_power_cut_(scope.c_str(), shadow.c_str()) != 0) {
+    throw std::runtime_error("the fault layer cannot record power cuts into " + shadow);
+  }
+}
 
 }  // namespace taskstore::conformance

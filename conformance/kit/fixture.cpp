@@ -292,6 +292,9 @@ std::string ConformanceTest::where() const { return environment_->location(); }
 
 const char* capability_meaning(std::string_view flag) {
   if (flag == "persistent") return "its data survives closing every instance and reopening";
+  if (flag == "survives_power_loss") {
+    return "every acknowledged operation survives a power loss, not only a crash of the process";
+  }
   if (flag == "multi_process") return "several instances may share one store at once";
   if (flag == "concurrent_calls") {
     return "several calls in flight at once in one process really overlap; an exec driver "

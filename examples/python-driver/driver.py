@@ -43,6 +43,10 @@ BACKOFFS = ("fixed", "exponential")
 # How long one transaction waits for another process's write lock, in seconds. Below the
 # client's default timeout (30 s), so a stuck lock is an error answer, not a killed driver.
 BUSY_TIMEOUT = 10.0
+# FULL: every commit is synced, so it survives a power loss too (CRASH-3); NORMAL would
+# survive the process's death only, and the handshake would have to say so
+# (process_crash_only).
+SYNCHRONOUS = "FULL"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS tasks (
@@ -297,7 +301,7 @@ class Store:
         db = sqlite3.connect(os.path.join(self.directory, "tasks.db"), timeout=BUSY_TIMEOUT,
                              isolation_level=None, check_same_thread=False)
         db.execute("PRAGMA busy_timeout = %d" % int(BUSY_TIMEOUT * 1000))
-        db.execute("PRAGMA synchronous = NORMAL")
+        db.execute("PRAGMA synchronous = %s" % SYNCHRONOUS)
         with self._connections_lock:
             self._connections.append(db)
         return db

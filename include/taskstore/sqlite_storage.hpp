@@ -21,6 +21,8 @@ struct SqliteStorageOptions {
   enum class Synchronous {
     full,    // survives power loss (the default)
     normal,  // survives a process crash; a power loss may drop the latest commits
+    off,     // never syncs: survives a process crash, a power loss may lose anything
+             // unsynced (throwaway queues, and the kit's proof that it sees a missing sync)
   };
 
   std::filesystem::path path;  // the database file, created if missing

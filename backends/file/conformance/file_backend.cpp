@@ -35,6 +35,7 @@ class FileEnvironment final : public StoreEnvironment {
         FileStorageOptions{.directory = directory_, .clock = std::move(clock)});
   }
   std::string location() const override { return directory_.string(); }
+  std::optional<fs::path> files_directory() const override { return directory_; }
 
   // An exclusive flock(2) on the store's lock file through a descriptor of its own, as
   // another process's instance holds it while it writes, until the hold ends.

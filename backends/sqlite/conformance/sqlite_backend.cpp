@@ -1,6 +1,7 @@
 #include "taskstore/conformance/sqlite_backend.hpp"
 
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include "taskstore/conformance/environment_helpers.hpp"
 #include "taskstore/errors.hpp"
@@ -16,12 +17,20 @@ namespace {
 
 class SqliteEnvironment final : public StoreEnvironment {
  public:
+  // A directory of its own per store: the power-cut model rebuilds it whole.
   SqliteEnvironment(const fs::path& parent, SqliteStorageOptions::Synchronous synchronous)
-      : path_(parent / (unique_name("store") + ".db")), synchronous_(synchronous) {}
-  ~SqliteEnvironment() override {
-    for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
-      remove_quietly(fs::path(path_.string() + suffix));
+      : directory_(parent / unique_name("store")),
+        path_(directory_ / "queue.db"),
+        synchronous_(synchronous) {
+    std::error_code error;
+    fs::create_directories(directory_, error);
+    if (error) {
+      throw StorageError("sqlite backend: cannot create the store directory " +
+                         directory_.string() + ": " + error.message());
     }
+  }
+  ~SqliteEnvironment() override {
+    if (::getpid() == creator_) remove_quietly(directory_);
   }
 
   std::shared_ptr<BaseStorage> open() override {
@@ -33,6 +42,7 @@ class SqliteEnvironment final : public StoreEnvironment {
         .path = path_, .synchronous = synchronous_, .clock = std::move(clock)});
   }
   std::string location() const override { return path_.string(); }
+  std::optional<fs::path> files_directory() const override { return directory_; }
 
   // A connection of its own in a write transaction (BEGIN IMMEDIATE), as another process's
   // would be, until the hold ends.
@@ -77,8 +87,10 @@ class SqliteEnvironment final : public StoreEnvironment {
   }
 
  private:
+  fs::path directory_;
   fs::path path_;
   SqliteStorageOptions::Synchronous synchronous_;
+  pid_t creator_ = ::getpid();  // a forked child's copy leaves the store alone
 };
 
 }  // namespace
@@ -86,7 +98,10 @@ class SqliteEnvironment final : public StoreEnvironment {
 Backend sqlite_backend(fs::path parent, SqliteStorageOptions::Synchronous synchronous) {
   parent = prepared_parent(std::move(parent), "sqlite");
   return Backend{.name = "sqlite",
-                 .capabilities = {.persistent = true, .multi_process = true},
+                 .capabilities = {.persistent = true,
+                                  .multi_process = true,
+                                  .survives_power_loss =
+                                      synchronous == SqliteStorageOptions::Synchronous::full},
                  .make_environment = [parent, synchronous] {
                    return std::make_unique<SqliteEnvironment>(parent, synchronous);
                  }};

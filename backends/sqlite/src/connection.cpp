@@ -101,7 +101,7 @@ Connection::Connection(ConnectionOptions options) : options_(std::move(options))
   // Switching to WAL needs an exclusive lock, so it reports SQLITE_BUSY, busy timeout or
   // not, while another process is opening the same file: retry it.
   retry_busy([this] { set_journal_mode_wal(); });
-  exec(options_.synchronous_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+  exec(std::string("PRAGMA synchronous=") + options_.synchronous);
 }
 
 std::string Connection::where() const {

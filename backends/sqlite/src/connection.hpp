@@ -30,7 +30,8 @@ class BusyError : public StorageError {
 
 struct ConnectionOptions {
   std::filesystem::path path;
-  bool synchronous_full = true;
+  // SQLite's PRAGMA synchronous value: FULL, NORMAL or OFF.
+  const char* synchronous = "FULL";
   std::chrono::milliseconds busy_timeout{5000};
   int busy_retries = 20;
 };

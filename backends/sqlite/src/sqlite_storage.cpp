@@ -22,13 +22,22 @@ static_assert(SqliteStorage::kSchemaVersion == sqlite::kSchemaVersion);
 
 namespace {
 
+const char* synchronous_pragma(SqliteStorageOptions::Synchronous synchronous) {
+  switch (synchronous) {
+    case SqliteStorageOptions::Synchronous::full: return "FULL";
+    case SqliteStorageOptions::Synchronous::normal: return "NORMAL";
+    case SqliteStorageOptions::Synchronous::off: return "OFF";
+  }
+  throw InvalidArgumentError("SqliteStorageOptions: synchronous is not full, normal or off");
+}
+
 // Opens every connection up front, so a bad path or foreign file fails the constructor
 // rather than the first operation. The first connection creates or checks the schema.
 std::vector<std::unique_ptr<sqlite::Connection>> open_connections(
     const SqliteStorageOptions& options, std::size_t count) {
   const sqlite::ConnectionOptions connection_options{
       .path = options.path,
-      .synchronous_full = options.synchronous == SqliteStorageOptions::Synchronous::full,
+      .synchronous = synchronous_pragma(options.synchronous),
       .busy_timeout = options.busy_timeout,
       .busy_retries = std::max(options.busy_retries, 0),
   };

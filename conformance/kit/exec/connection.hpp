@@ -33,6 +33,9 @@ struct Handshake {
   bool clock = false;
   // The driver implements hold_lock and release_lock (StoreEnvironment::hold_write_lock).
   bool lockable = false;
+  // With `persistent`: data survives the driver's death, not a power loss (CRASH-3 and
+  // CRASH-4 then SKIP).
+  bool process_crash_only = false;
   // Protocol 2: the driver takes requests while earlier ones run and answers each by id.
   bool concurrent = false;
   // The times the driver stores exactly (capabilities.times; the widest range if absent).

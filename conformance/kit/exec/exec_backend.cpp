@@ -335,6 +335,8 @@ class ExecEnvironment final : public StoreEnvironment {
   }
 
   std::string location() const override { return directory_.string(); }
+  // The driver keeps its store under the directory it is given (protocol.md).
+  std::optional<fs::path> files_directory() const override { return directory_; }
 
   std::unique_ptr<HeldLock> hold_write_lock() override {
     const Handshake& handshake = shared_->handshake();
@@ -421,6 +423,7 @@ Backend exec_backend(std::string command, ExecOptions options) {
       .capabilities = {.persistent = handshake.persistent,
                        .multi_process = handshake.multi_process,
                        .concurrent_calls = handshake.concurrent,
+                       .survives_power_loss = !handshake.process_crash_only,
                        .times = handshake.times},
       .make_environment = [shared] { return std::make_unique<ExecEnvironment>(shared); }};
 }

@@ -24,6 +24,11 @@
 // The same store is reused by every cycle, so whatever a crash leaves behind (temporary
 // files, a hot journal, stale index entries) meets every later open and operation; after
 // the last cycle the store is opened once more, checked and drained.
+//
+// With `power_cut` (CRASH-3, CRASH-4) each kill is a simulated power cut: the child records
+// through the fault layer what its store made durable, and before the parent reopens the
+// store its directory is rebuilt as a power loss at that moment leaves it (see
+// taskstore/conformance/power_cut.hpp). The checks are the same.
 
 #include <chrono>
 #include <cstdint>
@@ -43,6 +48,9 @@ struct CrashRunOptions {
   std::chrono::microseconds max_kill_delay{2000};
   // A child that reports nothing for this long is killed and the run fails: never a hang.
   std::chrono::seconds stall_timeout{60};
+  // Every kill is a power cut. Needs the fault layer in this process and an environment
+  // with a files_directory(); run_crash_cycles throws std::invalid_argument otherwise.
+  bool power_cut = false;
 };
 
 struct CrashRunReport {
@@ -61,7 +69,10 @@ struct CrashRunReport {
   // dies on its own, is not one: those only the crash run sees, and they fail it.
   bool before_first_kill = false;
 
-  // "50 kills, 640 acknowledged operations, 33 cut short (14 visible), 152 tasks".
+  bool power_cut = false;  // the kills were power cuts
+
+  // "50 kills, 640 acknowledged operations, 33 cut short (14 visible), 152 tasks" (or
+  // "50 power cuts, ...").
   std::string summary() const;
 };
 

@@ -33,6 +33,14 @@ const char* fault_kind_name(FaultKind kind);
 // The installed (or built) layer library, for LD_PRELOAD.
 std::string fault_layer_library();
 
+// Restarts this program with the layer preloaded (execv of /proc/self/exe, same arguments,
+// LD_PRELOAD extended), so the power-cut tests run in any test program without setup.
+// Returns, doing nothing, if the layer is loaded already, a restart was tried already, the
+// program runs under a sanitizer (whose runtime must be loaded first),
+// TASKSTORE_FAULT_LAYER=off, or the library is missing; the power-cut tests then SKIP
+// with the reason. Call it first thing in main, before any thread starts.
+void load_fault_layer(char** argv);
+
 class FaultLayer {
  public:
   // The layer preloaded into this process, or nullopt if it is not.
@@ -47,6 +55,10 @@ class FaultLayer {
   long calls(unsigned kinds) const;
   // Faults fired so far.
   long fired() const;
+  // From now on, records what a power cut would leave of `scope` into `shadow` (see
+  // PowerCut in taskstore/conformance/power_cut.hpp, which sets both up). Throws
+  // std::runtime_error if the shadow can't be used.
+  void record_power_cut(const std::string& scope, const std::string& shadow) const;
 
  private:
   FaultLayer() = default;
@@ -55,6 +67,7 @@ class FaultLayer {
   void (*clear_)() = nullptr;
   long (*calls_)(unsigned) = nullptr;
   long (*fired_)() = nullptr;
+  int (*record_power_cut_)(const char*, const char*) = nullptr;
 };
 
 }  // namespace taskstore::conformance

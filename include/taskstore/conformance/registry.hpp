@@ -4,8 +4,10 @@
 // backends (or one backend in several configurations) before the suite's tests are
 // registered with googletest; see taskstore/conformance/suite.hpp.
 
+#include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -27,6 +29,11 @@ struct Capabilities {
   // (CON-1, CON-2, DEQ-6 and the threaded check of DEQ-7) then SKIP with this reason
   // instead of passing unexercised.
   bool concurrent_calls = true;
+  // With `persistent`: every acknowledged operation survives a power loss, not only a
+  // crash of the process (CRASH-3, CRASH-4). A store that trades the last commits on a
+  // power loss for speed (SQLite with synchronous=NORMAL) declares false; those tests then
+  // SKIP saying so.
+  bool survives_power_loss = true;
   // The times the backend stores exactly (every eta, stamp, finished_at and time argument).
   // The suite's generated times stay inside it. RT-3 fails a backend whose range does not
   // cover years 1 to 9999 (kContractTimeRange); the C++ reference backends keep the default.
@@ -51,6 +58,12 @@ class StoreEnvironment {
 
   // Where the store lives, for messages (e.g. "/tmp/taskstore-x/q.db").
   virtual std::string location() const = 0;
+
+  // The directory that holds every file of the store and nothing else, for the power-cut
+  // model (CRASH-3, CRASH-4: see taskstore/conformance/power_cut.hpp). nullopt (the
+  // default): the store keeps its data where the kit can't see it (a server in another
+  // process), and those tests SKIP saying so.
+  virtual std::optional<std::filesystem::path> files_directory() const { return std::nullopt; }
 
   // Like open(), but the instance stamps updated_at and finished_at from `clock` wherever
   // an operation has no `now` argument, so a test that owns the clock (the property
