@@ -2,11 +2,14 @@
 # A throwaway PostgreSQL 15 cluster for taskstore's postgres tests, listening only on a Unix
 # socket inside its own directory (no TCP port is opened, so parallel clusters never clash).
 #
-# Usage (as root): ci/postgres-cluster.sh start|stop|restart|env DIR
+# Usage (as root): ci/postgres-cluster.sh start|stop|kill|restart|env DIR
 #   start    initdb into DIR (as the postgres user: initdb refuses root) unless it holds a
 #            cluster already, start the server, wait until it accepts connections, create
 #            the database taskstore, and print the TASKSTORE_PG=... line to export.
 #   stop     stop the server (idempotent: a stopped or missing cluster is fine).
+#   kill     SIGKILL the server and every backend process at once, as a crash of the machine
+#            would stop them (no shutdown checkpoint; the next start runs crash recovery);
+#            waits until they are gone. Idempotent like stop.
 #   restart  stop and start the same cluster (the outage test runs this).
 #   env      print the TASKSTORE_PG=... line of the cluster in DIR.
 # Typical use:
@@ -15,7 +18,7 @@
 set -euo pipefail
 
 usage() {
-  echo "usage: $0 start|stop|restart|env DIR" >&2
+  echo "usage: $0 start|stop|kill|restart|env DIR" >&2
   exit 2
 }
 [ $# -eq 2 ] || usage
@@ -96,9 +99,41 @@ stop() {
   fi
 }
 
+# The processes whose parent is $1 (from /proc: procps is not on every machine).
+children_of() {
+  local status
+  for status in /proc/[0-9]*/status; do
+    if [ "$(awk '/^PPid:/ { print $2 }' "$status" 2>/dev/null)" = "$1" ]; then
+      status=${status#/proc/}
+      echo "${status%/status}"
+    fi
+  done
+}
+
+# The postmaster is frozen first, so it can't notice its children dying and restart them.
+kill_server() {
+  [ -f "$data/postmaster.pid" ] || return 0
+  local pm
+  pm=$(head -1 "$data/postmaster.pid")
+  kill -0 "$pm" 2>/dev/null || return 0
+  local children
+  kill -STOP "$pm"
+  children=$(children_of "$pm")
+  # shellcheck disable=SC2086
+  [ -z "$children" ] || kill -KILL $children 2>/dev/null || true
+  kill -KILL "$pm"
+  for _ in $(seq 1 100); do
+    if ! kill -0 "$pm" 2>/dev/null && [ -z "$(children_of "$pm")" ]; then return 0; fi
+    sleep 0.1
+  done
+  echo "$0: the server in $dir did not die" >&2
+  return 1
+}
+
 case $command in
   start) start ;;
   stop) stop ;;
+  kill) kill_server ;;
   restart)
     stop
     start

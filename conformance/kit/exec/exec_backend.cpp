@@ -337,6 +337,7 @@ class ExecEnvironment final : public StoreEnvironment {
   std::string location() const override { return directory_.string(); }
   // The driver keeps its store under the directory it is given (protocol.md).
   std::optional<fs::path> files_directory() const override { return directory_; }
+  bool runs_in_this_process() const override { return false; }
 
   std::unique_ptr<HeldLock> hold_write_lock() override {
     const Handshake& handshake = shared_->handshake();

@@ -65,6 +65,10 @@ class StoreEnvironment {
   // process), and those tests SKIP saying so.
   virtual std::optional<std::filesystem::path> files_directory() const { return std::nullopt; }
 
+  // Whether open() runs the store in this process, where the kit can make its system calls
+  // fail (IOERR-1, IOERR-2). False for an exec driver, whose store runs in the driver.
+  virtual bool runs_in_this_process() const { return true; }
+
   // Like open(), but the instance stamps updated_at and finished_at from `clock` wherever
   // an operation has no `now` argument, so a test that owns the clock (the property
   // tests' reference model) can predict every stamp. Returns nullptr if the backend can't

@@ -1,0 +1,67 @@
+// I/O errors: IOERR-1 and IOERR-2, through run_io_error_sweep
+// (taskstore/conformance/io_error_sweep.hpp): every system call a fixed workload makes on
+// the store's files fails in turn, with EIO and ENOSPC, once and persisting.
+#include <gtest/gtest.h>
+
+#include <iostream>
+
+#include "taskstore/conformance/fault_layer.hpp"
+#include "taskstore/conformance/fixture.hpp"
+#include "taskstore/conformance/io_error_sweep.hpp"
+
+namespace taskstore::conformance {
+namespace {
+
+// Makes its own stores, one per case: it holds no instance.
+class IoErrorTest : public BackendTest {
+ protected:
+  void SetUpBackend() override {}
+  void TearDownBackend() override {}
+};
+
+TEST_P(IoErrorTest, EveryCallOfAWorkloadFails_OperationsAreAllOrNothingAndRecover) {
+  TASKSTORE_REQUIREMENTS("IOERR-1", "IOERR-2");
+  TASKSTORE_REQUIRE_CAPABILITY(persistent);
+  {
+    const auto environment = backend().make_environment();
+    if (!environment->files_directory()) {
+      GTEST_SKIP() << "not checked: backend '" << backend().name
+                   << "' keeps its store where the kit can't see its files (a server in "
+                      "another process, say), so no I/O error can be injected";
+    }
+    if (!environment->runs_in_this_process()) {
+      GTEST_SKIP() << "not checked: backend '" << backend().name
+                   << "' runs its store in another process (an exec driver), and the kit "
+                      "arms I/O faults only in its own process so far";
+    }
+  }
+  if (!FaultLayer::loaded()) {
+    GTEST_SKIP() << "not checked: the fault layer is not loaded into this process, so no I/O "
+                    "error can be injected; run with LD_PRELOAD="
+                 << fault_layer_library() << " (ctest does)";
+  }
+  const IoErrorSweepReport report = run_io_error_sweep(backend());
+  RecordProperty("io_error_sweep", report.summary());
+  std::cout << "I/O-error sweep on " << backend().name << ": " << report.summary()
+            << " (TASKSTORE_FAULT_TRACE=1 lists each call)" << std::endl;
+  for (const auto& why : report.unusable) ADD_FAILURE() << why;
+  if (!report.unusable.empty()) return;
+  // One root cause, one ID where the findings allow it.
+  std::vector<std::string> violated;
+  if (!report.all_or_nothing.empty()) violated.push_back("IOERR-1");
+  if (!report.recovery.empty()) violated.push_back("IOERR-2");
+  if (!violated.empty()) record_violated_requirements(violated);
+  // The first few cases in full: the rest are usually the same finding at another call.
+  constexpr std::size_t kShown = 3;
+  for (const auto* findings : {&report.all_or_nothing, &report.recovery}) {
+    for (std::size_t i = 0; i < findings->size() && i < kShown; ++i) ADD_FAILURE() << (*findings)[i];
+    if (findings->size() > kShown) {
+      ADD_FAILURE() << "... and " << findings->size() - kShown << " more cases like these";
+    }
+  }
+}
+
+TASKSTORE_INSTANTIATE_SUITE(IoErrorTest);
+
+}  // namespace
+}  // namespace taskstore::conformance
