@@ -181,7 +181,7 @@ KillPlan plan_kill(std::mt19937_64& rng, const CrashRunOptions& options) {
 // The parent's picture of the store: what the acknowledged history says of every task.
 class History {
  public:
-  explicit History(std::vector<std::string>& violations) : violations_(violations) {}
+  explicit History(CrashRunReport& report) : report_(report) {}
 
   const std::vector<std::string>& ids() const { return ids_; }
   std::size_t size() const { return tasks_.size(); }
@@ -198,7 +198,7 @@ class History {
       if (claimed == "-") {
         for (const auto& id : ids_) {
           if (detail::is_due(tasks_.at(id), op.time)) {
-            violations_.push_back(context + "an acknowledged dequeue returned nothing, but task '" +
+            lost(context + "an acknowledged dequeue returned nothing, but task '" +
                                   id + "' is due by the acknowledged history (" +
                                   detail::brief(tasks_.at(id), kBase) + ")");
             return;
@@ -208,10 +208,10 @@ class History {
       }
       const auto it = tasks_.find(claimed);
       if (it == tasks_.end()) {
-        violations_.push_back(context + "an acknowledged dequeue claimed '" + claimed +
+        broken(context + "an acknowledged dequeue claimed '" + claimed +
                               "', which was never enqueued");
       } else if (!detail::is_due(it->second, op.time)) {
-        violations_.push_back(context + "an acknowledged dequeue claimed '" + claimed +
+        broken(context + "an acknowledged dequeue claimed '" + claimed +
                               "', which is not due by the acknowledged history (" +
                               detail::brief(it->second, kBase) + "): a second claim");
       } else {
@@ -224,7 +224,7 @@ class History {
     }
     const auto it = tasks_.find(op.id);
     if (it == tasks_.end()) {
-      violations_.push_back(context + "the child changed unknown task '" + op.id + "'");
+      broken(context + "the child changed unknown task '" + op.id + "'");
       return;
     }
     it->second = detail::applied(it->second, op);
@@ -250,7 +250,7 @@ class History {
         task = sync_wait(io, store.get_task(id));
         result = sync_wait(io, store.get_result(id));
       } catch (const std::exception& e) {
-        violations_.push_back(context + "reading task '" + id + "' failed: " + e.what());
+        broken(context + "reading task '" + id + "' failed: " + e.what());
         continue;
       }
       const auto it = tasks_.find(id);
@@ -262,7 +262,7 @@ class History {
           tasks_[id] = fresh;
           ids_.push_back(id);
         } else {
-          violations_.push_back(context + "task '" + id + "', whose enqueue was cut short, is " +
+          broken(context + "task '" + id + "', whose enqueue was cut short, is " +
                                 detail::brief(task, result, kBase) + ", not as enqueued");
         }
         continue;
@@ -282,9 +282,26 @@ class History {
         allowed = claim_seen = visible = true;
       }
       if (!allowed) {
-        violations_.push_back(context + "task '" + id + "' is " + detail::brief(task, result, kBase) +
-                              ", but its acknowledged history gives " +
-                              detail::brief(expected, kBase) + cut_short);
+        std::string violation = context + "task '" + id + "' is " +
+                                detail::brief(task, result, kBase) +
+                                ", but its acknowledged history gives " +
+                                detail::brief(expected, kBase) + cut_short;
+        // A difference the cut-short operation could make is that operation showing
+        // half-way (CRASH-2/4); any other is an acknowledged operation lost (CRASH-1/3).
+        bool half_way = false;
+        if (in_flight && in_flight->kind == CrashOpKind::dequeue) {
+          CrashOp claim = *in_flight;
+          claim.id = id;
+          half_way = detail::is_due(expected, in_flight->time) &&
+                     detail::within_reach(expected, claim, task, result);
+        } else if (in_flight && in_flight->id == id) {
+          half_way = detail::within_reach(expected, *in_flight, task, result);
+        }
+        if (half_way) {
+          broken(std::move(violation));
+        } else {
+          lost(std::move(violation));
+        }
         continue;
       }
       it->second = ExpectedTask{.task = *task, .result = result};
@@ -298,25 +315,25 @@ class History {
     std::set<std::string> claimed;
     for (std::size_t round = 0;; ++round) {
       if (round > tasks_.size()) {
-        violations_.push_back(context + "the drain claimed more tasks than the store holds");
+        broken(context + "the drain claimed more tasks than the store holds");
         return;
       }
       std::optional<Task> task;
       try {
         task = sync_wait(io, store.dequeue(kDrainNow));
       } catch (const std::exception& e) {
-        violations_.push_back(context + "a dequeue of the drain failed: " + e.what());
+        broken(context + "a dequeue of the drain failed: " + e.what());
         return;
       }
       if (!task) break;
       const auto it = tasks_.find(task->id);
       if (it == tasks_.end()) {
-        violations_.push_back(context + "the drain claimed '" + task->id +
+        broken(context + "the drain claimed '" + task->id +
                               "', which was never enqueued");
         return;
       }
       if (!claimed.insert(task->id).second || it->second.task.status != TaskStatus::PENDING) {
-        violations_.push_back(context + "the drain claimed '" + task->id + "', which is " +
+        broken(context + "the drain claimed '" + task->id + "', which is " +
                               detail::brief(it->second, kBase) + ": a second claim");
         return;
       }
@@ -324,7 +341,7 @@ class History {
           it->second,
           CrashOp{.kind = CrashOpKind::dequeue, .id = task->id, .time = kDrainNow, .text = ""});
       if (!detail::matches(after, task, after.result)) {
-        violations_.push_back(context + "the drain returned '" + task->id + "' as " +
+        broken(context + "the drain returned '" + task->id + "' as " +
                               detail::brief(task, after.result, kBase) + ", expected " +
                               detail::brief(after, kBase));
         return;
@@ -333,16 +350,27 @@ class History {
     }
     for (const auto& id : ids_) {
       if (tasks_.at(id).task.status == TaskStatus::PENDING) {
-        violations_.push_back(context + "task '" + id +
+        broken(context + "task '" + id +
                               "' is PENDING and due, but the drain never claimed it");
       }
     }
   }
 
  private:
+  // An acknowledged operation that is missing or shows otherwise (CRASH-1, CRASH-3).
+  void lost(std::string violation) {
+    report_.violations.push_back(std::move(violation));
+    report_.acknowledged_lost = true;
+  }
+  // A state the contract never allows, whatever was acknowledged (CRASH-2, CRASH-4).
+  void broken(std::string violation) {
+    report_.violations.push_back(std::move(violation));
+    report_.inconsistent = true;
+  }
+
   std::map<std::string, ExpectedTask> tasks_;
   std::vector<std::string> ids_;  // in enqueue order
-  std::vector<std::string>& violations_;
+  CrashRunReport& report_;
 };
 
 }  // namespace
@@ -373,7 +401,7 @@ std::optional<PowerCut> power_cut_for(const StoreEnvironment& environment,
 CrashRunReport run_crash_cycles(StoreEnvironment& environment, const CrashRunOptions& options) {
   CrashRunReport report;
   report.power_cut = options.power_cut;
-  History history(report.violations);
+  History history(report);
   const auto steady_now = [] { return std::chrono::steady_clock::now(); };
 
   // Opens the store in the parent, runs `check` on it and closes it again before the next
@@ -386,6 +414,7 @@ CrashRunReport run_crash_cycles(StoreEnvironment& environment, const CrashRunOpt
       return true;
     } catch (const std::exception& e) {
       report.violations.push_back(context + "opening the store failed: " + e.what());
+      report.inconsistent = true;
       return false;
     }
   };

@@ -112,6 +112,34 @@ bool matches(const ExpectedTask& expected, const std::optional<Task>& task,
   return got == *expected.result;
 }
 
+bool within_reach(const ExpectedTask& expected, const CrashOp& op, const std::optional<Task>& task,
+                  const std::optional<TaskResult>& result) {
+  if (!task) return false;
+  const ExpectedTask after = applied(expected, op);
+  const Task& was = expected.task;
+  const Task& will = after.task;
+  const Task& is = *task;
+  // A field may differ only where the operation changes it.
+  const auto reachable = [](bool differs, bool op_changes) { return !differs || op_changes; };
+  if (!reachable(is.status != was.status, will.status != was.status) ||
+      !reachable(is.eta != was.eta, will.eta != was.eta) ||
+      !reachable(is.attempts != was.attempts, will.attempts != was.attempts) ||
+      !reachable(is.last_error != was.last_error, will.last_error != was.last_error)) {
+    return false;
+  }
+  const ExpectedTask same_task{.task = is, .result = expected.result,
+                               .finished_at_known = expected.finished_at_known};
+  if (!reachable(!matches(same_task, task, result), after.result != expected.result)) return false;
+  // Every other field is the operation's to keep.
+  Task rest = is;
+  rest.status = was.status;
+  rest.eta = was.eta;
+  rest.attempts = was.attempts;
+  rest.last_error = was.last_error;
+  rest.updated_at = was.updated_at;
+  return rest == was;
+}
+
 std::string brief(const std::optional<Task>& task, const std::optional<TaskResult>& result,
                   Timestamp base) {
   std::ostringstream out;

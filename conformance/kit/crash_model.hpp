@@ -65,6 +65,12 @@ ExpectedTask applied(const ExpectedTask& before, const CrashOp& op);
 // mark_failed(false) stored while the task is unchanged. nullopt for other operations.
 std::optional<ExpectedTask> result_only(const ExpectedTask& before, const CrashOp& op);
 
+// Whether every way the stored task and result differ from `expected` is a way `op` would
+// change them: the difference may then be `op` showing half-way (CRASH-2), not an
+// acknowledged operation lost (CRASH-1). A vanished task is never within reach.
+bool within_reach(const ExpectedTask& expected, const CrashOp& op, const std::optional<Task>& task,
+                  const std::optional<TaskResult>& result);
+
 // Due at `now`: what dequeue(now) may claim.
 bool is_due(const ExpectedTask& expected, Timestamp now);
 

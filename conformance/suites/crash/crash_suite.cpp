@@ -50,6 +50,10 @@ class CrashTest : public BackendTest {
                       "answer that is not about crashes (see the requirement it breaks): "
                    << report.violations.front();
     }
+    std::vector<std::string> violated;
+    if (report.acknowledged_lost) violated.push_back(power_cut ? "CRASH-3" : "CRASH-1");
+    if (report.inconsistent) violated.push_back(power_cut ? "CRASH-4" : "CRASH-2");
+    if (!violated.empty()) record_violated_requirements(violated);
     for (const auto& violation : report.violations) ADD_FAILURE() << violation;
     EXPECT_EQ(report.kills, options.kills) << "the run stopped early";
   }

@@ -72,6 +72,7 @@ class WrappedEnvironment final : public StoreEnvironment {
 
   std::shared_ptr<BaseStorage> open() override { return wrap_(inner_->open()); }
   std::string location() const override { return inner_->location(); }
+  std::optional<fs::path> files_directory() const override { return inner_->files_directory(); }
 
  private:
   std::unique_ptr<StoreEnvironment> inner_;

@@ -110,6 +110,7 @@ TEST(CrashDriverSelfTest, StoreThatAcknowledgesBeforeStoring_IsCaught) {
       << first;
   EXPECT_LT(report.kills, 30) << "the run went on after a broken promise";
   EXPECT_FALSE(report.before_first_kill) << "a lost change only shows after a crash";
+  EXPECT_TRUE(report.acknowledged_lost) << "a lost change is CRASH-1's: " << first;
 }
 
 // Checks: CRASH-2
@@ -122,6 +123,8 @@ TEST(CrashDriverSelfTest, StoreThatHandsAClaimOutTwice_IsCaught) {
   ASSERT_FALSE(report.violations.empty()) << "a store that claims tasks twice passed";
   EXPECT_NE(joined(report.violations).find("second claim"), std::string::npos)
       << joined(report.violations);
+  EXPECT_TRUE(report.inconsistent) << "a second claim is CRASH-2's: " << joined(report.violations);
+  EXPECT_FALSE(report.acknowledged_lost) << joined(report.violations);
 }
 
 // A wrong answer with nothing crashed yet: a dequeue that never claims anything.
@@ -203,6 +206,25 @@ TEST(CrashModel, OnlyResultWritingOperations_MayShowByTheirResultAlone) {
     EXPECT_FALSE(detail::result_only(before, CrashOp{.kind = kind, .id = "a"}).has_value())
         << detail::to_string(kind);
   }
+}
+
+TEST(CrashModel, WithinReach_TellsAHalfWayOperationFromALostOne) {
+  const Timestamp t = from_micros(1'000'000);
+  const detail::ExpectedTask pending{.task = detail::crash_task("a", t, t)};
+  const CrashOp claim{.kind = CrashOpKind::dequeue, .id = "a", .time = t};
+  Task half_claimed = pending.task;
+  half_claimed.status = TaskStatus::RUNNING;  // its attempt not counted
+  EXPECT_TRUE(detail::within_reach(pending, claim, half_claimed, std::nullopt));
+
+  const detail::ExpectedTask retrying = detail::applied(
+      detail::applied(pending, claim),
+      CrashOp{.kind = CrashOpKind::mark_failed_retry, .id = "a", .text = "e"});
+  Task error_lost = retrying.task;
+  error_lost.last_error.reset();
+  const CrashOp reschedule{.kind = CrashOpKind::reschedule, .id = "a", .time = t};
+  EXPECT_FALSE(detail::within_reach(retrying, reschedule, error_lost, std::nullopt))
+      << "a reschedule never touches last_error: the acknowledged mark_failed was lost";
+  EXPECT_FALSE(detail::within_reach(retrying, reschedule, std::nullopt, std::nullopt));
 }
 
 TEST(CrashModel, Matches_IgnoresUpdatedAtAndAnUnknownFinishedAt) {

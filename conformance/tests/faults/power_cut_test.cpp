@@ -19,6 +19,7 @@
 #include "taskstore/conformance/crash_driver.hpp"
 #include "taskstore/conformance/environment_helpers.hpp"
 #include "taskstore/conformance/fault_layer.hpp"
+#include "selftest_stores.hpp"
 #include "taskstore/conformance/power_cut.hpp"
 #include "taskstore/conformance/sqlite_backend.hpp"
 
@@ -205,6 +206,7 @@ TEST_F(PowerCutTest, SqliteThatNeverSyncs_IsCaught) {
   EXPECT_NE(report.violations.front().find("(seed 7, "), std::string::npos) << joined(report.violations);
   EXPECT_FALSE(report.before_first_kill) << joined(report.violations);
   EXPECT_LT(report.kills, 30) << "the run went on after a broken promise";
+  EXPECT_TRUE(report.acknowledged_lost) << "a lost commit is CRASH-3's: " << joined(report.violations);
   std::cout << "caught: " << report.violations.front() << std::endl;
 }
 
@@ -220,6 +222,22 @@ TEST_F(PowerCutTest, SqliteThatNeverSyncs_SurvivesKillsOfItsProcess) {
   const CrashRunReport report =
       power_cuts_on_sqlite(SqliteStorageOptions::Synchronous::off, 10, /*power_cut=*/false);
   EXPECT_TRUE(report.violations.empty()) << joined(report.violations);
+}
+
+// Checks: CRASH-4
+TEST_F(PowerCutTest, StoreThatHandsAClaimOutTwice_IsCaughtAsCrash4) {
+  const selftest::TempDir dir;
+  selftest::WrappedEnvironment environment(dir.path(), [](std::shared_ptr<BaseStorage> inner) {
+    return std::make_shared<selftest::UnclaimingStorage>(std::move(inner));
+  });
+  CrashRunOptions options;
+  options.kills = 20;
+  options.seed = 7;
+  options.power_cut = true;
+  const CrashRunReport report = run_crash_cycles(environment, options);
+  ASSERT_FALSE(report.violations.empty()) << "a store that claims tasks twice passed";
+  EXPECT_TRUE(report.inconsistent) << joined(report.violations);
+  EXPECT_FALSE(report.acknowledged_lost) << joined(report.violations);
 }
 
 TEST_F(PowerCutTest, SqliteFull_KeepsEveryPromise) {

@@ -70,6 +70,11 @@ struct CrashRunReport {
   bool before_first_kill = false;
 
   bool power_cut = false;  // the kills were power cuts
+  // What the violations show, for one failing ID per root cause. Neither is set when the
+  // run itself broke down (a child that stalled or died on its own): that fails both.
+  bool acknowledged_lost = false;  // an acknowledged operation missing or changed (CRASH-1/3)
+  bool inconsistent = false;  // a state never allowed: the store does not open, a task is
+                              // claimed twice or lost from the queue (CRASH-2/4)
 
   // "50 kills, 640 acknowledged operations, 33 cut short (14 visible), 152 tasks" (or
   // "50 power cuts, ...").
