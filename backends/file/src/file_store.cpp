@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <set>
 #include <system_error>
 #include <vector>
 
@@ -42,14 +43,37 @@ FileStore::FileStore(const fs::path& directory, Clock clock)
   DirectoryLock held = lock();
   create_layout(layout_, inspect_layout(layout_));
   remove_temp_leftovers(layout_);
-  held.raise_sequence_floor(highest_marker_sequence());
+  held.raise_sequence_floor(heal_due_index());
 }
 
-std::uint64_t FileStore::highest_marker_sequence() const {
+std::uint64_t FileStore::heal_due_index() {
   std::uint64_t highest = 0;
-  for (const auto& name : list_directory(layout_.queue_dir())) {
-    if (const auto marker = parse_due_marker_name(name)) highest = std::max(highest, marker->seq);
+  std::set<std::string> markers;
+  for (auto& name : list_directory(layout_.queue_dir())) {
+    if (const auto marker = parse_due_marker_name(name)) {
+      highest = std::max(highest, marker->seq);
+      markers.insert(std::move(name));
+    }
   }
+  DirectIo io;
+  bool restored = false;
+  for (const auto& name : list_directory(layout_.tasks_dir())) {
+    if (!name.ends_with(".task")) continue;
+    std::optional<StoredTask> stored;
+    try {
+      stored = read_task_file(io, name);
+    } catch (const CorruptionError&) {
+      continue;  // a damaged task is reported when it is read (GET-3), never here
+    }
+    if (!stored) continue;
+    highest = std::max(highest, stored->seq);
+    if (stored->task.status != TaskStatus::PENDING) continue;
+    const std::string marker = due_marker_name(stored->task.eta, stored->seq, stored->task.id);
+    if (markers.count(marker) != 0) continue;
+    io.create_empty(layout_.queue_dir(), marker);
+    restored = true;
+  }
+  if (restored) io.sync(layout_.queue_dir());
   return highest;
 }
 
