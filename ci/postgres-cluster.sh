@@ -111,19 +111,34 @@ children_of() {
 }
 
 # The postmaster is frozen first, so it can't notice its children dying and restart them.
+# A stale postmaster.pid (after an earlier kill) may name an unrelated process now: only
+# a process whose command line names this cluster's data directory is killed.
 kill_server() {
   [ -f "$data/postmaster.pid" ] || return 0
   local pm
   pm=$(head -1 "$data/postmaster.pid")
   kill -0 "$pm" 2>/dev/null || return 0
-  local children
+  tr '\0' ' ' <"/proc/$pm/cmdline" | grep -qF -- "$data" || return 0
+  local children pid
   kill -STOP "$pm"
   children=$(children_of "$pm")
   # shellcheck disable=SC2086
   [ -z "$children" ] || kill -KILL $children 2>/dev/null || true
   kill -KILL "$pm"
   for _ in $(seq 1 100); do
-    if ! kill -0 "$pm" 2>/dev/null && [ -z "$(children_of "$pm")" ]; then return 0; fi
+    local alive=""
+    for pid in $pm $children; do
+      # A zombie has been killed; it only waits for its parent to reap it.
+      if [ -e "/proc/$pid" ] && ! grep -q '^State:.*Z' "/proc/$pid/status" 2>/dev/null; then
+        alive=yes
+      fi
+    done
+    if [ -z "$alive" ]; then
+      # A killed postmaster nobody reaps (a container's init may not) still answers kill -0,
+      # so pg_ctl and the next postmaster would take its pid files for a live server.
+      rm -f "$data/postmaster.pid" "$dir"/.s.PGSQL.*.lock
+      return 0
+    fi
     sleep 0.1
   done
   echo "$0: the server in $dir did not die" >&2

@@ -112,22 +112,44 @@ bool format(char* out, size_t size, const char* pattern, ...) {
   return n > 0 && static_cast<size_t>(n) < size;
 }
 
-// Writes the shadow file `name` whole or not at all: `fill` writes a temporary, which then
-// replaces it.
+// A shadow file written in full under a temporary name; commit() puts it in place, and a
+// draft never committed is removed, so a shadow file is whole or not there.
+class ShadowDraft {
+ public:
+  template <typename Fill>
+  explicit ShadowDraft(Fill fill) {
+    if (!format(temporary_, sizeof temporary_, "%s/tmp-%ld-%ld", g_shadow,
+                static_cast<long>(getpid()), g_temporaries.fetch_add(1))) {
+      return;
+    }
+    const int fd = raw_open(AT_FDCWD, temporary_, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) return;
+    filled_ = fill(fd);
+    raw_close(fd);
+  }
+  ~ShadowDraft() {
+    if (!committed_ && temporary_[0] != '\0') unlinkat(AT_FDCWD, temporary_, 0);
+  }
+  ShadowDraft(const ShadowDraft&) = delete;
+  ShadowDraft& operator=(const ShadowDraft&) = delete;
+
+  bool commit(const char* name) {
+    char final_path[kMaxPath];
+    committed_ = filled_ && format(final_path, sizeof final_path, "%s/%s", g_shadow, name) &&
+                 renameat(AT_FDCWD, temporary_, AT_FDCWD, final_path) == 0;
+    return committed_;
+  }
+
+ private:
+  char temporary_[kMaxPath] = {};
+  bool filled_ = false;
+  bool committed_ = false;
+};
+
 template <typename Fill>
 bool put_shadow(const char* name, Fill fill) {
-  char temporary[kMaxPath];
-  char final_path[kMaxPath];
-  if (!format(temporary, sizeof temporary, "%s/tmp-%ld-%ld", g_shadow, static_cast<long>(getpid()),
-              g_temporaries.fetch_add(1)) ||
-      !format(final_path, sizeof final_path, "%s/%s", g_shadow, name)) {
-    return false;
-  }
-  const int fd = raw_open(AT_FDCWD, temporary, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (fd < 0) return false;
-  const bool filled = fill(fd);
-  raw_close(fd);
-  return filled && renameat(AT_FDCWD, temporary, AT_FDCWD, final_path) == 0;
+  ShadowDraft draft(fill);
+  return draft.commit(name);
 }
 
 // The id recorded for inode `inode`, into `id`; false if there is none.
@@ -177,12 +199,12 @@ class ShadowLock {
   int fd_ = -1;
 };
 
-// Something was just created at `fd` under the scope.
+// Something was just created at `fd` under the scope; the caller holds the ShadowLock
+// from before the creation, so no directory sync can list the new name without its id.
 void record_created(int fd) {
-  if (!g_recording.load() || fd < 0) return;
+  if (fd < 0) return;
   struct stat st;
   if (fstat(fd, &st) != 0) return;
-  const ShadowLock lock;
   char id[kMaxId];
   record_birth(st.st_ino, id);
 }
@@ -230,28 +252,35 @@ bool write_listing(int dir, int to) {
   }
 }
 
-// `fd` under the scope was just synced: what it holds is now durable.
-void record_sync(int fd) {
-  if (!g_recording.load()) return;
+// Syncs `fd` under the scope with `sync` and, if that succeeds, records what it held when
+// the sync began as durable: only what was written by then is sure to be on disk when the
+// sync returns. The lock is held throughout, so syncs of one store are recorded in order.
+template <typename Sync>
+int sync_recorded(int fd, Sync sync) {
   struct stat st;
-  if (fstat(fd, &st) != 0 || !(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))) return;
+  if (!g_recording.load() || fstat(fd, &st) != 0 ||
+      !(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))) {
+    return sync(fd);
+  }
   const ShadowLock lock;
   char id[kMaxId];
   char name[kMaxId + 8];
-  if (!id_of(st.st_ino, id)) return;
-  if (S_ISREG(st.st_mode)) {
-    char self[64];
-    if (!format(self, sizeof self, "/proc/self/fd/%d", fd) || !format(name, sizeof name, "data-%s", id)) return;
-    const int source = raw_open(AT_FDCWD, self, O_RDONLY);  // `fd` may be write-only
-    if (source < 0) return;
-    put_shadow(name, [&](int to) { return copy_content(source, to); });
-    raw_close(source);
-  } else {
-    const int dir = raw_open(fd, ".", O_RDONLY | O_DIRECTORY);
-    if (dir < 0 || !format(name, sizeof name, "dir-%s", id)) return;
-    put_shadow(name, [&](int to) { return write_listing(dir, to); });
-    raw_close(dir);
+  const bool regular = S_ISREG(st.st_mode);
+  if (!id_of(st.st_ino, id) || !format(name, sizeof name, regular ? "data-%s" : "dir-%s", id)) {
+    return sync(fd);
   }
+  char self[64];
+  const int source = regular ? (format(self, sizeof self, "/proc/self/fd/%d", fd)
+                                    ? raw_open(AT_FDCWD, self, O_RDONLY)  // `fd` may be write-only
+                                    : -1)
+                             : raw_open(fd, ".", O_RDONLY | O_DIRECTORY);
+  ShadowDraft draft([&](int to) {
+    return source >= 0 && (regular ? copy_content(source, to) : write_listing(source, to));
+  });
+  if (source >= 0) raw_close(source);
+  const int result = sync(fd);
+  if (result == 0) draft.commit(name);
+  return result;
 }
 
 // Starts recording into `shadow`; false if its `alive` file can't be locked.
@@ -261,7 +290,11 @@ bool start_recording(const char* shadow) {
   char path[kMaxPath];
   if (!format(path, sizeof path, "%s/alive", g_shadow)) return false;
   const int alive = raw_open(AT_FDCWD, path, O_RDWR | O_CREAT, 0644);  // held until death
-  if (alive < 0 || flock(alive, LOCK_SH) != 0) return false;
+  if (alive < 0) return false;
+  if (flock(alive, LOCK_SH) != 0) {
+    raw_close(alive);
+    return false;
+  }
   g_recording.store(true);
   return true;
 }
@@ -384,12 +417,14 @@ using OpenAtFn = int (*)(int, const char*, int, ...);
 template <typename OpenWith>
 int open_recording(bool scoped, int flags, OpenWith open_with) {
   const bool recording = scoped && g_recording.load();
-  if (recording && (flags & O_TMPFILE) == O_TMPFILE) {
+  const bool may_create = (flags & O_CREAT) != 0 || (flags & O_TMPFILE) == O_TMPFILE;
+  if (!recording || !may_create) return open_with(flags);
+  const ShadowLock lock;  // held until the new file has its id
+  if ((flags & O_TMPFILE) == O_TMPFILE) {
     const int fd = open_with(flags);
     record_created(fd);
     return fd;
   }
-  if (!recording || (flags & O_CREAT) == 0) return open_with(flags);
   if ((flags & O_EXCL) == 0) {
     const int fd = open_with(flags | O_EXCL);
     if (fd >= 0 || errno != EEXIST) {
@@ -492,18 +527,16 @@ ssize_t writev(int fd, const struct iovec* iov, int count) {
 
 int fsync(int fd) {
   static const auto real = next<int (*)(int)>("fsync");
-  if (fd_in_scope(fd) && should_fail(kSync, nullptr, fd)) return -1;
-  const int result = real(fd);
-  if (result == 0 && fd_in_scope(fd)) record_sync(fd);
-  return result;
+  if (!fd_in_scope(fd)) return real(fd);
+  if (should_fail(kSync, nullptr, fd)) return -1;
+  return sync_recorded(fd, real);
 }
 
 int fdatasync(int fd) {
   static const auto real = next<int (*)(int)>("fdatasync");
-  if (fd_in_scope(fd) && should_fail(kSync, nullptr, fd)) return -1;
-  const int result = real(fd);
-  if (result == 0 && fd_in_scope(fd)) record_sync(fd);
-  return result;
+  if (!fd_in_scope(fd)) return real(fd);
+  if (should_fail(kSync, nullptr, fd)) return -1;
+  return sync_recorded(fd, real);
 }
 
 int ftruncate(int fd, off_t length) {
@@ -533,8 +566,10 @@ int unlink(const char* path) {
 // Not a counted kind; seen only so the power-cut recorder learns of new directories.
 int mkdir(const char* path, mode_t mode) {
   static const auto real = next<int (*)(const char*, mode_t)>("mkdir");
+  if (!g_recording.load() || !path_in_scope(path)) return real(path, mode);
+  const ShadowLock lock;  // held until the new directory has its id
   const int result = real(path, mode);
-  if (result == 0 && g_recording.load() && path_in_scope(path)) {
+  if (result == 0) {
     const int saved = errno;
     const int fd = raw_open(AT_FDCWD, path, O_RDONLY | O_DIRECTORY);
     record_created(fd);

@@ -198,7 +198,7 @@ class History {
       if (claimed == "-") {
         for (const auto& id : ids_) {
           if (detail::is_due(tasks_.at(id), op.time)) {
-            lost(context + "an acknowledged dequeue returned nothing, but task '" +
+            broken(context + "an acknowledged dequeue returned nothing, but task '" +
                                   id + "' is due by the acknowledged history (" +
                                   detail::brief(tasks_.at(id), kBase) + ")");
             return;

@@ -119,17 +119,22 @@ bool within_reach(const ExpectedTask& expected, const CrashOp& op, const std::op
   const Task& was = expected.task;
   const Task& will = after.task;
   const Task& is = *task;
-  // A field may differ only where the operation changes it.
-  const auto reachable = [](bool differs, bool op_changes) { return !differs || op_changes; };
-  if (!reachable(is.status != was.status, will.status != was.status) ||
-      !reachable(is.eta != was.eta, will.eta != was.eta) ||
-      !reachable(is.attempts != was.attempts, will.attempts != was.attempts) ||
-      !reachable(is.last_error != was.last_error, will.last_error != was.last_error)) {
+  // Each field shows either its value before the operation or the one it gives.
+  const auto before_or_after = [](const auto& field, const auto& before, const auto& after_op) {
+    return field == before || field == after_op;
+  };
+  if (!before_or_after(is.status, was.status, will.status) ||
+      !before_or_after(is.eta, was.eta, will.eta) ||
+      !before_or_after(is.attempts, was.attempts, will.attempts) ||
+      !before_or_after(is.last_error, was.last_error, will.last_error)) {
     return false;
   }
-  const ExpectedTask same_task{.task = is, .result = expected.result,
-                               .finished_at_known = expected.finished_at_known};
-  if (!reachable(!matches(same_task, task, result), after.result != expected.result)) return false;
+  const auto result_is = [&](const ExpectedTask& state) {
+    const ExpectedTask with_task{.task = is, .result = state.result,
+                                 .finished_at_known = state.finished_at_known};
+    return matches(with_task, task, result);
+  };
+  if (!result_is(expected) && !result_is(after)) return false;
   // Every other field is the operation's to keep.
   Task rest = is;
   rest.status = was.status;

@@ -54,12 +54,39 @@ constexpr bool kSanitized =
     false;
 #endif
 
+// A sanitizer's runtime in this process, compiled in or not (a sanitized program linking
+// a kit built without one).
+bool sanitized() {
+  return kSanitized || find<void*>("__asan_init") != nullptr ||
+         find<void*>("__tsan_init") != nullptr || find<void*>("__msan_init") != nullptr;
+}
+
+bool switched_off() {
+  const char* choice = std::getenv("TASKSTORE_FAULT_LAYER");
+  return choice != nullptr && std::string_view(choice) == "off";
+}
+
 }  // namespace
 
+std::string fault_layer_absence() {
+  if (FaultLayer::loaded()) return "";
+  if (sanitized()) {
+    return "this program runs under a sanitizer, whose runtime must come before any "
+           "preloaded library";
+  }
+  if (switched_off()) return "TASKSTORE_FAULT_LAYER=off";
+  const std::string library = fault_layer_library();
+  if (!std::filesystem::exists(library)) return "its library " + library + " is missing";
+  if (std::getenv("TASKSTORE_FAULT_LAYER_TRIED") != nullptr) {
+    return "this program restarted with LD_PRELOAD=" + library + ", but the layer did not load";
+  }
+  return "it is not loaded; run with LD_PRELOAD=" + library +
+         ", or call load_fault_layer(argv) first thing in main";
+}
+
 void load_fault_layer(char** argv) {
-  const char* choice = std::getenv("TASKSTORE_FAULT_LAYER");
-  if (kSanitized || FaultLayer::loaded() || std::getenv("TASKSTORE_FAULT_LAYER_TRIED") != nullptr ||
-      (choice != nullptr && std::string_view(choice) == "off")) {
+  if (sanitized() || switched_off() || FaultLayer::loaded() ||
+      std::getenv("TASKSTORE_FAULT_LAYER_TRIED") != nullptr) {
     return;
   }
   const std::string library = fault_layer_library();

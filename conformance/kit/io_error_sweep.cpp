@@ -295,6 +295,14 @@ IoErrorSweepReport run_io_error_sweep(const Backend& backend, const IoErrorSweep
                                 fault_layer_library());
   }
   IoErrorSweepReport report;
+  // The scope is cleared on every way out, an exception included.
+  struct ScopeCleared {
+    const FaultLayer& layer;
+    ~ScopeCleared() {
+      layer.clear();
+      layer.set_scope("");
+    }
+  } scope_cleared{*layer};
   Sweep sweep(backend, *layer, report);
   report.calls = sweep.count_calls();
   if (!report.unusable.empty()) return report;
@@ -303,7 +311,6 @@ IoErrorSweepReport run_io_error_sweep(const Backend& backend, const IoErrorSweep
       for (const bool persist : {false, true}) sweep.run_case({nth, error, persist});
     }
   }
-  layer->set_scope("");
   if (report.fired * 4 < report.cases) {
     report.unusable.push_back("most armed faults never fired (" + report.summary() +
                               "): the store's I/O differs from run to run");

@@ -48,8 +48,11 @@ class Baseline {
   explicit Baseline(const fs::path& shadow) : shadow_(shadow) {}
 
   std::string record(const fs::path& path) {
+    const ino_t inode = inode_of(path);
+    if (const auto it = ids_.find(inode); it != ids_.end()) return it->second;  // a hard link
     const std::string id = "b" + std::to_string(++count_);
-    write_whole(shadow_ / ("ino-" + std::to_string(inode_of(path))), id);
+    ids_.emplace(inode, id);
+    write_whole(shadow_ / ("ino-" + std::to_string(inode)), id);
     if (fs::is_directory(fs::symlink_status(path))) {
       std::string listing;
       for (const auto& entry : fs::directory_iterator(path)) {
@@ -68,6 +71,7 @@ class Baseline {
  private:
   fs::path shadow_;
   int count_ = 0;
+  std::map<ino_t, std::string> ids_;
 };
 
 // Rebuilds a directory from its durable listing; files listed under several names (hard
@@ -119,6 +123,8 @@ class Rebuild {
 
 }  // namespace
 
+// The path is kept as given: the layer compares it with the paths the store opens, which a
+// store builds from the same environment (a path through a symlink is outside the model).
 PowerCut::PowerCut(fs::path store_directory)
     : store_directory_(std::move(store_directory)), shadow_("taskstore-power-cut") {
   if (!fs::is_directory(store_directory_)) {

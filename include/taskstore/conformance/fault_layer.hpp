@@ -41,6 +41,10 @@ std::string fault_layer_library();
 // with the reason. Call it first thing in main, before any thread starts.
 void load_fault_layer(char** argv);
 
+// Why the layer is not loaded into this process, in words for a SKIP ("this program runs
+// under a sanitizer ..."); empty if it is loaded.
+std::string fault_layer_absence();
+
 class FaultLayer {
  public:
   // The layer preloaded into this process, or nullopt if it is not.

@@ -3,10 +3,13 @@
 // the machine loses power, as opposed to after its process dies. Only what the store made
 // durable survives: a file's content as of its last fsync or fdatasync, and a directory's
 // entries (created, renamed, removed) as of that directory's last fsync. Nothing else is
-// assumed: no flush on rename or close, no order between files. Writes through mmap,
-// O_DIRECT, O_SYNC or sync_file_range, and files created by a route the layer does not
-// see (mkdirat, link, a raw system call), are outside the model: the layer sees neither
-// their writes nor their syncs, so their content counts as never made durable.
+// assumed: no flush on rename or close, no order between files. Outside the model: syncs
+// the layer does not see (O_DIRECT or O_SYNC writes, sync_file_range, syncfs, a raw
+// system call), whose data counts as never made durable; files created by a route the
+// layer does not see (fopen and other opens inside the C library, creat, mkdirat, a raw
+// system call), which get an id only when first synced or listed, so an inode number
+// reused meanwhile can mix them up; paths through symlinks into or out of the store
+// directory. An fsync of a file written through mmap records what the file holds.
 //
 // How a test uses it, with libtaskstore_faults preloaded into the process that runs the
 // store (and its exec driver, which inherits the environment):
