@@ -377,7 +377,8 @@ class History {
 
 std::string CrashRunReport::summary() const {
   std::ostringstream out;
-  out << kills << (power_cut ? " power cuts, " : " kills, ") << acknowledged << " acknowledged operations, " << cut_short
+  out << kills << (power_cut ? " power cuts, " : " kills, ") << acknowledged
+      << " acknowledged operations, " << cut_short
       << " cut short (" << cut_short_visible << " visible), " << tasks << " tasks";
   return out.str();
 }
@@ -392,8 +393,7 @@ std::optional<PowerCut> power_cut_for(const StoreEnvironment& environment,
                                 environment.location() + " has none");
   }
   if (!FaultLayer::loaded()) {
-    throw std::invalid_argument("power cuts need the fault layer: run with LD_PRELOAD=" +
-                                fault_layer_library());
+    throw std::invalid_argument("power cuts need the fault layer: " + fault_layer_absence());
   }
   return std::optional<PowerCut>(std::in_place, *directory);
 }

@@ -291,8 +291,8 @@ std::string IoErrorSweepReport::summary() const {
 IoErrorSweepReport run_io_error_sweep(const Backend& backend, const IoErrorSweepOptions& options) {
   const auto layer = FaultLayer::loaded();
   if (!layer) {
-    throw std::invalid_argument("the I/O-error sweep needs the fault layer: run with LD_PRELOAD=" +
-                                fault_layer_library());
+    throw std::invalid_argument("the I/O-error sweep needs the fault layer: " +
+                                fault_layer_absence());
   }
   IoErrorSweepReport report;
   // The scope is cleared on every way out, an exception included.

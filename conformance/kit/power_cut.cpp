@@ -141,8 +141,7 @@ void PowerCut::take_baseline() {
 void PowerCut::start_recording_here() const {
   const auto layer = FaultLayer::loaded();
   if (!layer) {
-    throw std::runtime_error("power cut: the fault layer is not loaded (LD_PRELOAD=" +
-                             fault_layer_library() + ")");
+    throw std::runtime_error("power cut: no fault layer: " + fault_layer_absence());
   }
   ::setenv("TASKSTORE_FAULT_SCOPE", store_directory_.c_str(), 1);
   ::setenv("TASKSTORE_POWER_CUT_SHADOW", shadow().c_str(), 1);
