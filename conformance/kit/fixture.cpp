@@ -314,14 +314,21 @@ std::optional<std::string> ConformanceTest::try_hook(const char* hook,
   return std::nullopt;
 }
 
-std::optional<std::string> ConformanceTest::damage(const std::string& id) {
+std::optional<std::string> ConformanceTest::damage_with(const char* hook,
+                                                        const std::function<bool()>& damage) {
   bool damaged = false;
-  if (auto why = try_hook("corrupt_task", [&] { damaged = environment_->corrupt_task(id); })) {
-    return why;
-  }
+  if (auto why = try_hook(hook, [&] { damaged = damage(); })) return why;
   if (damaged) return std::nullopt;
-  return "not checked: backend '" + backend().name +
-         "' has no stored form to damage (corrupt_task returned false)";
+  return "not checked: backend '" + backend().name + "' has no stored form to damage (" +
+         hook + " returned false)";
+}
+
+std::optional<std::string> ConformanceTest::damage(const std::string& id) {
+  return damage_with("corrupt_task", [&] { return environment_->corrupt_task(id); });
+}
+
+std::optional<std::string> ConformanceTest::damage_result(const std::string& id) {
+  return damage_with("corrupt_result", [&] { return environment_->corrupt_result(id); });
 }
 
 std::optional<std::string> outside_declared_times(const Backend& backend,

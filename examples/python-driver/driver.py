@@ -14,8 +14,8 @@ connection per thread (a transaction belongs to its connection, so threads must 
 one). Claims and every other change run in one BEGIN IMMEDIATE transaction each, so any
 number of threads and driver processes (one per test process) can share a store:
 capabilities persistent and multi_process. Stamps come from the test's clock when a request carries one (capability
-clock), and the `corrupt` request damages a stored task on purpose (capability
-corruptible).
+clock), and the `corrupt` and `corrupt_result` requests damage a stored task or result on
+purpose (capabilities corruptible and corruptible_results).
 
 Only the Python 3 standard library is used. Nothing is written to standard output but
 answers: diagnostics go to standard error.
@@ -521,6 +521,14 @@ class Store:
                                       "WHERE id = ?", (task_id,)).rowcount
         return changed == 1
 
+    def corrupt_result(self, task_id):
+        """Damages the task's result: its finished_at becomes text, which SQLite sorts after
+        every number, so a purge passes over it and leaves it in place (PUR-5)."""
+        with self.transaction():
+            changed = self.db.execute("UPDATE results SET finished_at = 'damaged on purpose' "
+                                      "WHERE task_id = ?", (task_id,)).rowcount
+        return changed == 1
+
 
 class Transaction:
     """BEGIN IMMEDIATE ... COMMIT: takes the write lock up front, so a claim's search and
@@ -576,7 +584,8 @@ class Driver:
         if op == "hello":
             return {"protocol": PROTOCOL, "backend": BACKEND,
                     "capabilities": {"persistent": True, "multi_process": True,
-                                     "corruptible": True, "clock": True, "concurrent": True,
+                                     "corruptible": True, "corruptible_results": True,
+                                     "clock": True, "concurrent": True,
                                      "lockable": True}}
         if op == "open":
             path = text_in(request.get("path"), "path").decode("utf-8", "surrogateescape")
@@ -621,6 +630,8 @@ class Driver:
             return store.reschedule(task_id, int_in(request.get("new_eta"), "new_eta"), now)
         if op == "corrupt":
             return store.corrupt(task_id)
+        if op == "corrupt_result":
+            return store.corrupt_result(task_id)
         raise BadRequest("unknown op %r" % op)
 
     def answer(self, line):

@@ -63,13 +63,22 @@ class FileEnvironment final : public StoreEnvironment {
   }
 
   bool corrupt_task(const std::string& task_id) override {
-    const fs::path path = FileStorage(FileStorageOptions{.directory = directory_}).task_path(task_id);
+    return overwrite(FileStorage(FileStorageOptions{.directory = directory_}).task_path(task_id));
+  }
+
+  bool corrupt_result(const std::string& task_id) override {
+    return overwrite(FileStorage(FileStorageOptions{.directory = directory_}).result_path(task_id));
+  }
+
+ private:
+  // Replaces the record in an existing file with bytes no decoder accepts.
+  static bool overwrite(const fs::path& path) {
+    if (!fs::exists(path)) return false;
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
     out << "this is not a taskstore record";
     return static_cast<bool>(out);
   }
 
- private:
   fs::path directory_;
 };
 

@@ -339,8 +339,13 @@ std::size_t FileStore::purge_results(Session& session, Timestamp older_than) {
     if (!name.ends_with(".result") || name.starts_with(kTempPrefix)) continue;
     const auto bytes = io.read(dir, name);
     if (!bytes) continue;
-    const TaskResult result = decode_result(*bytes, (dir / name).string());
-    if (result.finished_at < older_than && io.remove(dir, name)) ++removed;
+    Timestamp finished_at;
+    try {
+      finished_at = decode_result(*bytes, (dir / name).string()).finished_at;
+    } catch (const CorruptionError&) {
+      continue;  // PUR-5: left in place, where get_result keeps reporting the damage
+    }
+    if (finished_at < older_than && io.remove(dir, name)) ++removed;
   }
   if (removed > 0) io.sync(dir);
   return removed;

@@ -143,6 +143,16 @@ class PostgresEnvironment final : public StoreEnvironment {
                           {task_id}) == 1;
   }
 
+  // Writes an unknown status into the result's row; its finished_at stays readable, so a
+  // purge may remove it by age (PUR-5 allows either).
+  bool corrupt_result(const std::string& task_id) override {
+    RawConnection connection(conninfo_);
+    return connection.ok() &&
+           connection.run("UPDATE " + connection.quote(schema_) +
+                              ".results SET status = 'sideways' WHERE task_id = $1",
+                          {task_id}) == 1;
+  }
+
  private:
   // A client killed mid-operation leaves its server session behind until the server
   // notices, and that session may still commit what the client sent last. The crash tests

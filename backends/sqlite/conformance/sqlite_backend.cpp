@@ -72,12 +72,23 @@ class SqliteEnvironment final : public StoreEnvironment {
 
   // Writes a value of the wrong type into the task's eta column, behind the backend.
   bool corrupt_task(const std::string& task_id) override {
+    return update_one("UPDATE tasks SET eta = 'not a time' WHERE id = ?1", task_id);
+  }
+
+  // The same for the result's finished_at: as text it sorts after every number, so a purge
+  // passes over it and the damaged result stays (PUR-5 allows either).
+  bool corrupt_result(const std::string& task_id) override {
+    return update_one("UPDATE results SET finished_at = 'not a time' WHERE task_id = ?1", task_id);
+  }
+
+ private:
+  // Runs `sql` with ?1 = task_id on a connection of its own: true if it changed one row.
+  bool update_one(const char* sql, const std::string& task_id) const {
     sqlite3* db = nullptr;
     bool ok = sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) == SQLITE_OK;
     sqlite3_stmt* stmt = nullptr;
     ok = ok && sqlite3_busy_timeout(db, 5000) == SQLITE_OK &&
-         sqlite3_prepare_v2(db, "UPDATE tasks SET eta = 'not a time' WHERE id = ?1", -1, &stmt,
-                            nullptr) == SQLITE_OK &&
+         sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr) == SQLITE_OK &&
          sqlite3_bind_text(stmt, 1, task_id.data(), static_cast<int>(task_id.size()),
                            SQLITE_TRANSIENT) == SQLITE_OK &&
          sqlite3_step(stmt) == SQLITE_DONE && sqlite3_changes(db) == 1;
@@ -86,7 +97,6 @@ class SqliteEnvironment final : public StoreEnvironment {
     return ok;
   }
 
- private:
   fs::path directory_;
   fs::path path_;
   SqliteStorageOptions::Synchronous synchronous_;

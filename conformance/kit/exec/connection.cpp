@@ -99,6 +99,7 @@ Handshake parse_handshake(const Json& result) {
     out.persistent = optional_flag(*capabilities, "persistent", what);
     out.multi_process = optional_flag(*capabilities, "multi_process", what);
     out.corruptible = optional_flag(*capabilities, "corruptible", what);
+    out.corruptible_results = optional_flag(*capabilities, "corruptible_results", what);
     out.clock = optional_flag(*capabilities, "clock", what);
     out.lockable = optional_flag(*capabilities, "lockable", what);
     out.process_crash_only = optional_flag(*capabilities, "process_crash_only", what);

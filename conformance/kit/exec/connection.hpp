@@ -30,6 +30,8 @@ struct Handshake {
   bool persistent = false;
   bool multi_process = false;
   bool corruptible = false;
+  // The driver implements corrupt_result (StoreEnvironment::corrupt_result, PUR-5).
+  bool corruptible_results = false;
   bool clock = false;
   // The driver implements hold_lock and release_lock (StoreEnvironment::hold_write_lock).
   bool lockable = false;

@@ -357,16 +357,31 @@ class ExecEnvironment final : public StoreEnvironment {
     if (!shared_->handshake().corruptible) {
       throw NotSupportedError("the driver does not declare the capability 'corruptible'");
     }
+    return damage("corrupt", task_id);
+  }
+
+  bool corrupt_result(const std::string& task_id) override {
+    if (!shared_->handshake().corruptible_results) {
+      throw NotSupportedError(
+          "the driver does not declare the capability 'corruptible_results'");
+    }
+    return damage("corrupt_result", task_id);
+  }
+
+ private:
+  // Sends the test hook `op` ("corrupt", "corrupt_result") about `task_id` on a store handle
+  // of its own: whether the driver damaged anything.
+  bool damage(const char* op, const std::string& task_id) {
     const auto connection = shared_->connection();
     const std::uint64_t handle = connection->open_store(directory_);
     try {
       Json body = Json::object();
       body["id"] = 0;
-      body["op"] = "corrupt";
+      body["op"] = op;
       body["store"] = nullptr;
       body["task_id"] = exec_detail::encode_text(task_id);
       std::string context;
-      const RequestSubject subject{.op = "corrupt", .task_id = task_id};
+      const RequestSubject subject{.op = op, .task_id = task_id};
       const Json result = connection->call(handle, subject, std::move(body), false, &context);
       connection->close_store(handle);
       if (!result.is_boolean()) {
@@ -380,7 +395,6 @@ class ExecEnvironment final : public StoreEnvironment {
     }
   }
 
- private:
   std::shared_ptr<ExecShared> shared_;
   fs::path directory_;
   const pid_t creator_ = ::getpid();

@@ -149,6 +149,37 @@ TEST_P(CompletionTest, Purge_Repeated_ReturnsZero) {
   EXPECT_EQ(run(store().purge_results(t0())), 0u) << "a second purge removed or counted more";
 }
 
+TEST_P(CompletionTest, Purge_DamagedResultAmongOldOnes_RemovesTheOthers) {
+  TASKSTORE_REQUIREMENTS("PUR-5");
+  add_finished("old-1", t0() - 3h);
+  add_finished("damaged", t0() - 2h);
+  add_finished("old-2", t0() - 1h);
+  add_finished("new", t0() + 1h);
+  if (const auto why_not = damage_result("damaged")) GTEST_SKIP() << *why_not;
+  std::size_t removed = 0;
+  try {
+    removed = run(store().purge_results(t0()));
+  } catch (const std::exception& e) {
+    FAIL() << "a damaged result stopped the purge: " << type_name_of(e) << ": " << e.what();
+  }
+  EXPECT_TRUE(no_result("old-1")) << "an old result was kept after the damaged one";
+  EXPECT_TRUE(no_result("old-2")) << "an old result was kept after the damaged one";
+  EXPECT_TRUE(run(store().get_result("new")).has_value()) << "a result after the cutoff was purged";
+  // The damaged result: removed and counted, or left in place and still reported as damaged.
+  try {
+    const auto left = run(store().get_result("damaged"));
+    EXPECT_FALSE(left.has_value()) << "the damaged result reads back as if it were whole";
+    if (!left) {
+      EXPECT_EQ(removed, 3u) << "the damaged result was removed but not counted";
+    }
+  } catch (const CorruptionError&) {
+    EXPECT_EQ(removed, 2u) << "the damaged result was left in place but counted as removed";
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "get_result of the damaged result left in place raised " << type_name_of(e)
+                  << " instead of CorruptionError: " << e.what();
+  }
+}
+
 TASKSTORE_INSTANTIATE_SUITE(CompletionTest);
 
 }  // namespace

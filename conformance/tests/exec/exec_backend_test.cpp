@@ -394,6 +394,8 @@ TEST_F(ExecBackendTest, Name_AndCapabilities_ComeFromTheHandshake) {
       << "the driver does not declare 'clock'";
   EXPECT_THROW(environment_->corrupt_task("x"), NotSupportedError)
       << "the driver does not declare 'corruptible'";
+  EXPECT_THROW(environment_->corrupt_result("x"), NotSupportedError)
+      << "the driver does not declare 'corruptible_results'";
   EXPECT_THROW(environment_->hold_write_lock(), NotSupportedError)
       << "the driver does not declare 'lockable'";
   EXPECT_TRUE(contains(environment_->location(), (dir_ / "stores").string()));

@@ -219,6 +219,10 @@ class DamageableEnvironment final : public StoreEnvironment {
     sync_wait(io, store_->damage(task_id));
     return true;
   }
+  bool corrupt_result(const std::string& task_id) override {
+    boost::asio::io_context io;
+    return sync_wait(io, store_->damage_result(task_id));
+  }
 
  private:
   std::shared_ptr<Store> store_ = std::make_shared<Store>();
@@ -355,6 +359,9 @@ std::vector<SeededBug> seeded_bugs() {
       {scheme<DamageStopsTheQueue, DamageableEnvironment<DamageStopsTheQueue>>(
            "bug_damage_stops_queue", "a damaged task makes every dequeue fail"),
        {"DEQ-9", "RSC-3"}},
+      {scheme<DamageStopsThePurge, DamageableEnvironment<DamageStopsThePurge>>(
+           "bug_damage_stops_purge", "a damaged result makes every purge fail"),
+       {"PUR-5"}},
       {scheme<SharedSlotAcrossInstances, FileBackedEnvironment<SharedSlotAcrossInstances>>(
            "bug_slot_across_instances",
            "claims through different instances share one result slot",

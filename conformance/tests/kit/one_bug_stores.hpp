@@ -563,8 +563,10 @@ class ResumesOnItsOwnThread final : public ForwardingStorage {
 
 // A store whose environment can damage a task (corrupt_task): the damaged task is moved out
 // of the queue's way in the inner store, reads of it raise CorruptionError naming the store,
-// and reschedule of it fails the same way. Correct as it stands; its subclasses break one of
-// the rules about damaged tasks.
+// and reschedule of it fails the same way. Results can be damaged too (corrupt_result): a
+// read of one raises CorruptionError, and a purge removes it by its age, as a store that
+// can still read a damaged record's finished_at would. Correct as it stands; its subclasses
+// break one of the rules about damaged records.
 class DamageableStore : public ForwardingStorage {
  public:
   static constexpr const char* kLocation = "memory (damageable, deliberately broken)";
@@ -578,6 +580,13 @@ class DamageableStore : public ForwardingStorage {
     auto op = target().reschedule(std::move(id), from_micros(std::int64_t{1} << 60));
     co_await std::move(op);
   }
+  Awaitable<bool> damage_result(std::string id) {
+    auto op = target().get_result(id);
+    if (!(co_await std::move(op))) co_return false;
+    const std::lock_guard lock(mutex_);
+    damaged_results_.insert(std::move(id));
+    co_return true;
+  }
 
   Awaitable<std::optional<Task>> get_task(std::string id) override {
     if (damaged(id)) throw corrupt("get_task", id);
@@ -589,6 +598,15 @@ class DamageableStore : public ForwardingStorage {
     auto op = target().reschedule(std::move(id), eta);
     co_await std::move(op);
   }
+  Awaitable<std::optional<TaskResult>> get_result(std::string id) override {
+    auto op = target().get_result(id);
+    auto result = co_await std::move(op);
+    if (result && result_damaged(id)) {
+      throw CorruptionError("get_result of task '" + id + "': its result in " + kLocation +
+                            " is damaged");
+    }
+    co_return result;
+  }
 
  protected:
   bool damaged(const std::string& id) {
@@ -599,6 +617,14 @@ class DamageableStore : public ForwardingStorage {
     const std::lock_guard lock(mutex_);
     return !damaged_.empty();
   }
+  bool result_damaged(const std::string& id) {
+    const std::lock_guard lock(mutex_);
+    return damaged_results_.count(id) > 0;
+  }
+  bool any_result_damaged() {
+    const std::lock_guard lock(mutex_);
+    return !damaged_results_.empty();
+  }
   static CorruptionError corrupt(const char* op, const std::string& id) {
     return CorruptionError(std::string(op) + " of task '" + id + "': its record in " +
                            kLocation + " is damaged");
@@ -607,6 +633,7 @@ class DamageableStore : public ForwardingStorage {
  private:
   std::mutex mutex_;
   std::set<std::string> damaged_;
+  std::set<std::string> damaged_results_;
 };
 
 // GET-3: reading a damaged task raises a plain StorageError.
@@ -636,6 +663,19 @@ class DamageStopsTheQueue final : public DamageableStore {
     if (any_damaged()) throw CorruptionError("dequeue: a task in " + std::string(kLocation) +
                                              " is damaged");
     auto op = target().dequeue(now);
+    co_return co_await std::move(op);
+  }
+};
+
+// PUR-5: a damaged result makes every purge fail.
+class DamageStopsThePurge final : public DamageableStore {
+ public:
+  Awaitable<std::size_t> purge_results(Timestamp older_than) override {
+    if (any_result_damaged()) {
+      throw CorruptionError("purge_results: a result in " + std::string(kLocation) +
+                            " is damaged");
+    }
+    auto op = target().purge_results(older_than);
     co_return co_await std::move(op);
   }
 };

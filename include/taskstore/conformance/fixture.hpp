@@ -145,13 +145,17 @@ class ConformanceTest : public BackendTest {
   std::optional<std::string> try_hook(const char* hook, const std::function<void()>& call) const;
   // Damages task `id` through corrupt_task: nullopt once damaged, else the reason to skip.
   std::optional<std::string> damage(const std::string& id);
+  // Damages the result of task `id` through corrupt_result, the same way.
+  std::optional<std::string> damage_result(const std::string& id);
 
   boost::asio::io_context io_;
 
  private:
+  std::optional<std::string> fresh_dequeue_fault(bool with_task);
+  // damage and damage_result: runs the environment's hook named `hook`.
+  std::optional<std::string> damage_with(const char* hook, const std::function<bool()>& damage);
   // no_task and no_result: `read(id)` is get_task or get_result, `checked_by` the
   // requirement that an id never stored reads as nothing.
-  std::optional<std::string> fresh_dequeue_fault(bool with_task);
   template <typename Found, typename Read>
   ::testing::AssertionResult nothing_stored(const char* operation, const char* checked_by,
                                             const std::string& id, Read read);

@@ -86,6 +86,14 @@ class StoreEnvironment {
     return false;
   }
 
+  // Damages the stored form of the result of task `task_id` the same way, so that
+  // get_result of it must raise CorruptionError (PUR-5). Returns false, or throws
+  // NotSupportedError saying why, if there is nothing to damage; PUR-5 then SKIPs.
+  virtual bool corrupt_result(const std::string& task_id) {
+    (void)task_id;
+    return false;
+  }
+
   // Takes the store's write lock as another writer would (another process, another
   // connection) and holds it until the returned object is destroyed. Operations that
   // write meanwhile must wait for it, however long, and then succeed (CON-5). Throws
