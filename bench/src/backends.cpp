@@ -23,8 +23,13 @@ std::shared_ptr<BaseStorage> open_memory(const fs::path&, std::size_t preload,
 
 std::shared_ptr<BaseStorage> open_file(const fs::path& location, std::size_t preload,
                                        std::size_t payload_bytes) {
+  if (preload > 0) {
+    // Preloaded between two opens: an open instance learns of new due markers from
+    // DUE-LOG, which the preload does not write; opening lists them all.
+    { const FileStorage create(FileStorageOptions{.directory = location}); }
+    preload_file_store(location, 0, preload, payload_bytes);
+  }
   auto store = std::make_shared<FileStorage>(FileStorageOptions{.directory = location});
-  if (preload > 0) preload_file_store(location, 0, preload, payload_bytes);
   return store;
 }
 

@@ -24,7 +24,7 @@ fs::path absolute_path(const fs::path& directory) {
 
 }  // namespace
 
-FileStore::FileStore(const fs::path& directory, Clock clock)
+FileStore::FileStore(const fs::path& directory, Clock clock, FileStoreTuning tuning)
     : layout_(absolute_path(directory)), clock_(clock ? std::move(clock) : system_clock()) {
   // Each directory this creates must be durable in its parent, however many levels.
   std::vector<fs::path> created;
@@ -43,7 +43,14 @@ FileStore::FileStore(const fs::path& directory, Clock clock)
   DirectoryLock held = lock();
   create_layout(layout_, inspect_layout(layout_));
   remove_temp_leftovers(layout_);
+  due_index_.emplace(layout_.due_log_file(), tuning.due_log_limit);
   held.raise_sequence_floor(heal_due_index());
+  due_index_->catch_up([&] { return list_directory(layout_.queue_dir()); });
+}
+
+void FileStore::add_marker(StoreIo& io, const std::string& name) {
+  due_index_->will_add(name);
+  io.create_empty(layout_.queue_dir(), name);
 }
 
 std::uint64_t FileStore::heal_due_index() {
@@ -70,7 +77,7 @@ std::uint64_t FileStore::heal_due_index() {
     if (stored->task.status != TaskStatus::PENDING) continue;
     const std::string marker = due_marker_name(stored->task.eta, stored->seq, stored->task.id);
     if (markers.count(marker) != 0) continue;
-    io.create_empty(layout_.queue_dir(), marker);
+    add_marker(io, marker);
     restored = true;
   }
   if (restored) io.sync(layout_.queue_dir());
@@ -130,6 +137,8 @@ void FileStore::settle_repairs() {
       // Only a file that still holds what the failed write left is put back; one that
       // holds anything else was written since, by this store or another process.
       if (readable && now == repair.left && now != repair.put_back) {
+        // A marker put back is logged first, as any new marker is (due_index.hpp).
+        if (repair.put_back && repair.dir == layout_.queue_dir()) due_index_->will_add(repair.name);
         apply_repair(repair);
         // A removal's fsync is ours, also when the file was already gone: an earlier
         // unlink may have happened without its fsync.
@@ -139,8 +148,8 @@ void FileStore::settle_repairs() {
         if (repair.put_back && repair.dir == layout_.tasks_dir()) {
           const StoredTask stored = decode_task(*repair.put_back, path.string());
           if (stored.task.status == TaskStatus::PENDING) {
-            create_empty_file(layout_.queue_dir() /
-                              due_marker_name(stored.task.eta, stored.seq, stored.task.id));
+            DirectIo io;
+            add_marker(io, due_marker_name(stored.task.eta, stored.seq, stored.task.id));
             fsync_directory(layout_.queue_dir());
           }
         }
@@ -178,6 +187,7 @@ void FileStore::remove_stale_marker(StoreIo& io, const std::string& name) {
   // Called once the record that made the marker stale is durable: the operation has
   // happened, so a failed unlink must not report it failed (a claim so reported would be
   // held by nobody). The marker stays stale, and dequeue drops it.
+  due_index_->forget_name(name);
   try {
     io.remove(layout_.queue_dir(), name);
   } catch (const StorageError&) {
@@ -220,7 +230,7 @@ std::string FileStore::enqueue(Session& session, const Task& task) {
   }
   const StoredTask stored{task, session.lock.next_sequence()};
   // The marker is durable before the task is: a PENDING task always has its marker.
-  io.create_empty(layout_.queue_dir(), due_marker_name(task.eta, stored.seq, task.id));
+  add_marker(io, due_marker_name(task.eta, stored.seq, task.id));
   io.sync(layout_.queue_dir());
   write_task(io, stored);
   return task.id;
@@ -228,25 +238,24 @@ std::string FileStore::enqueue(Session& session, const Task& task) {
 
 std::optional<Task> FileStore::dequeue(Session& session, Timestamp now) {
   StoreIo& io = session.io;
-  std::vector<std::pair<std::string, DueMarker>> markers;
-  for (auto& name : io.list(layout_.queue_dir())) {
-    if (auto marker = parse_due_marker_name(name)) markers.emplace_back(std::move(name), *marker);
-  }
+  due_index_->catch_up([&] { return io.list(layout_.queue_dir()); });
   // The names sort by (eta, seq): see store_layout.hpp.
-  std::sort(markers.begin(), markers.end(),
-            [](const auto& a, const auto& b) { return a.first < b.first; });
-  for (const auto& [name, marker] : markers) {
-    if (marker.eta > now) break;
+  std::string name;
+  while (auto next = due_index_->next_after(name)) {
+    name = std::move(*next);
+    const auto marker = parse_due_marker_name(name);
+    if (!marker) continue;  // the index holds only well-formed names
+    if (marker->eta > now) break;
     std::optional<StoredTask> stored;
     try {
-      stored = read_task_file(io, marker.task_file_name());
+      stored = read_task_file(io, marker->task_file_name());
     } catch (const CorruptionError&) {
       // A damaged task is passed over, marker and all, so it never stops the queue;
       // get_task and reschedule still report the damage (DEQ-9).
       continue;
     }
     const bool valid = stored && stored->task.status == TaskStatus::PENDING &&
-                       stored->task.eta == marker.eta && stored->seq == marker.seq;
+                       stored->task.eta == marker->eta && stored->seq == marker->seq;
     if (!valid) {
       remove_stale_marker(io, name);  // left by a crash or a status change
       continue;
@@ -325,7 +334,7 @@ void FileStore::reschedule(Session& session, const std::string& id, Timestamp ne
   after.task.updated_at = clock_();
   const std::string new_marker = due_marker_name(new_eta, after.seq, id);
   // The new marker is durable before the task says PENDING with the new eta.
-  io.create_empty(layout_.queue_dir(), new_marker);
+  add_marker(io, new_marker);
   io.sync(layout_.queue_dir());
   write_task(io, after);
   if (due_marker_name(before.task.eta, before.seq, id) != new_marker) drop_marker(io, before);

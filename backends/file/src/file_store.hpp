@@ -17,6 +17,8 @@
 // A marker is valid only if the task file it names is PENDING with the marker's eta and
 // seq; dequeue unlinks stale ones as it meets them. Every write happens under the
 // directory lock; readers take no lock because every file is replaced by rename.
+// Dequeue finds markers in the instance's in-memory index (due_index.hpp), never by
+// listing queue/, so a claim costs O(log n) in the number of PENDING tasks (FILE-9).
 //
 // Each write operation comes in two forms: the plain one takes the lock and writes
 // directly (durable on return); the one taking a Session runs under a lock the caller
@@ -31,6 +33,7 @@
 #include <vector>
 
 #include "directory_lock.hpp"
+#include "due_index.hpp"
 #include "record_codec.hpp"
 #include "store_io.hpp"
 #include "store_layout.hpp"
@@ -39,10 +42,16 @@
 
 namespace taskstore::file_backend {
 
+// Settings tests change to reach rare paths quickly.
+struct FileStoreTuning {
+  // DUE-LOG is started afresh past this size (or 128 bytes per due marker, if more).
+  std::size_t due_log_limit = std::size_t{1} << 20;
+};
+
 class FileStore {
  public:
   // Opens the store in `directory`, creating it (with parents) if needed.
-  FileStore(const std::filesystem::path& directory, Clock clock);
+  FileStore(const std::filesystem::path& directory, Clock clock, FileStoreTuning tuning = {});
 
   // Arguments are assumed valid (FileStorage validates them before it gets here).
   std::string enqueue(const Task& task);
@@ -74,6 +83,10 @@ class FileStore {
   void settle_repairs();
   // A last try when the instance closes, under the lock; errors are dropped.
   void settle_repairs_on_close() noexcept;
+
+  // A commit group failed or rolled an operation back: the in-memory due index may hold
+  // less than queue/ does, so the next claim lists queue/ afresh.
+  void forget_due_index() { due_index_->forget(); }
 
   // Blocks until this caller holds the store's writer lock.
   DirectoryLock lock() const { return DirectoryLock(layout_.lock_file()); }
@@ -109,8 +122,12 @@ class FileStore {
   // stale marker, which dequeue drops.
   void remove_stale_marker(StoreIo& io, const std::string& name);
 
+  // Creates a due marker (through `io`), logging it first so other instances see it.
+  void add_marker(StoreIo& io, const std::string& name);
+
   StoreLayout layout_;
   Clock clock_;
+  std::optional<DueIndex> due_index_;  // opened once the store's directory exists
   std::mutex repairs_mutex_;
   std::vector<Repair> repairs_;
 };

@@ -65,11 +65,15 @@ void commit_write_group(FileStore& store, std::span<WriteOperation* const> group
   for (WriteOperation* operation : group) {
     const std::size_t savepoint = overlay.savepoint();
     apply(*operation, session);
-    if (operation->failed()) overlay.rollback_to(savepoint);
+    if (operation->failed()) {
+      overlay.rollback_to(savepoint);
+      store.forget_due_index();  // the index may have dropped names the rollback restored
+    }
   }
   try {
     overlay.commit();
   } catch (...) {
+    store.forget_due_index();
     store.owe_repairs(overlay.unrestored());
     fail_all(group);
   }
