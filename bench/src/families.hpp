@@ -14,6 +14,8 @@ void register_operation_benchmarks(const Settings& settings);
 // dequeue/<backend>/threads:N, dequeue/raw_<medium>/threads:N,
 // dequeue_size/<backend>/tasks:N (bench_dequeue.cpp)
 void register_dequeue_benchmarks(const Settings& settings);
+// open/<backend>/tasks:N, durable backends only (bench_open.cpp)
+void register_open_benchmarks(const Settings& settings);
 // dequeue_processes/<backend>/processes:N, durable backends only (bench_processes.cpp)
 void register_process_benchmarks(const Settings& settings);
 // dequeue_long/<backend>/tasks:N, dequeue_long/raw_<medium>/tasks:N, backends with a

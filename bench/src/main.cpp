@@ -117,6 +117,7 @@ int run(int argc, char** argv) {
   bench::register_footprint_benchmarks(settings);
   bench::register_operation_benchmarks(settings);
   bench::register_dequeue_benchmarks(settings);
+  bench::register_open_benchmarks(settings);
   bench::register_process_benchmarks(settings);
   bench::register_long_benchmarks(settings);
   bench::register_queue_benchmarks(settings);
