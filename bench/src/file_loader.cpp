@@ -1,6 +1,8 @@
 // Preloads a file store by writing what FileStore::enqueue would write (a task record and
 // an empty due marker per task) without its per-task fsyncs, then syncs the file system
-// once, so the benchmark that follows does not pay for write-back of the preload.
+// once, so the benchmark that follows does not pay for write-back of the preload. No
+// instance may have the store open meanwhile: the markers are not written to DUE-LOG, so
+// only an instance opened afterwards sees them (FILE-9).
 #include <fcntl.h>
 #include <unistd.h>
 

@@ -81,9 +81,10 @@ class BaseStorage {
   virtual Awaitable<std::optional<TaskResult>> get_result(std::string task_id) = 0;
 
   // Removes every result whose finished_at is strictly before `older_than` (PUR-2) and
-  // returns exactly how many it removed (PUR-1, PUR-4). Tasks are not touched (PUR-3).
-  // Errors: CorruptionError if a stored result it reads is damaged; StorageError on an I/O
-  // or database failure.
+  // returns exactly how many it removed (PUR-1, PUR-4). Tasks are not touched (PUR-3). A
+  // damaged result never stops it: the others are still removed (PUR-5).
+  // Errors: CorruptionError only if the store's own stored form is damaged; StorageError on
+  // an I/O or database failure.
   virtual Awaitable<std::size_t> purge_results(Timestamp older_than) = 0;
 
   // Records `error` as last_error. With will_retry (the default, FAIL-4) the task becomes

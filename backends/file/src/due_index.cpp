@@ -69,6 +69,7 @@ DueIndex::LogState DueIndex::read_state() {
 }
 
 void DueIndex::restart_log() {
+  valid_ = false;  // until the caller is up to date with the new epoch
   const LogState before = read_state();
   const auto now = static_cast<std::uint64_t>(
       std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -100,11 +101,14 @@ std::uint64_t DueIndex::limit() const {
 
 void DueIndex::will_add(const std::string& name) {
   const std::lock_guard guard(mutex_);
-  if (append("+" + name + "\n") > limit()) {
+  follow_replaced_log();
+  // Claims start the log afresh once they have read it (catch_up). A store nobody claims
+  // from is started afresh here, at a far larger size, so that producers alone never
+  // make the claimers list queue/ often.
+  if (append("+" + name + "\n") > 64 * std::uint64_t{log_limit_}) {
     // The caller creates the marker under the lock it holds now, so whoever lists queue/
     // after this restart sees it.
     restart_log();
-    valid_ = false;
   }
 }
 
@@ -127,13 +131,27 @@ void DueIndex::forget() {
 
 void DueIndex::rebuild(const std::function<std::vector<std::string>()>& list_queue,
                        std::uint64_t epoch, std::uint64_t offset) {
-  names_.clear();
+  valid_ = false;  // until the listing is in: a listing that throws leaves it untrusted
+  std::set<std::string> names;
   for (auto& name : list_queue()) {
-    if (parse_due_marker_name(name)) names_.insert(std::move(name));
+    if (parse_due_marker_name(name)) names.insert(std::move(name));
   }
+  names_.swap(names);
   epoch_ = epoch;
   offset_ = offset;
   valid_ = true;
+}
+
+void DueIndex::follow_replaced_log() {
+  struct stat by_path {};
+  struct stat held {};
+  if (::fstat(fd_.get(), &held) != 0) throw_errno("fstat", log_path_, errno);
+  const bool same = ::stat(log_path_.c_str(), &by_path) == 0 && by_path.st_dev == held.st_dev &&
+                    by_path.st_ino == held.st_ino;
+  if (same) return;
+  // Removed or replaced behind the store's back: lines written to the old file reach no one.
+  fd_ = open_file(log_path_, O_RDWR | O_CREAT | O_APPEND);
+  valid_ = false;
 }
 
 bool DueIndex::apply_lines(std::uint64_t end) {
@@ -159,6 +177,7 @@ bool DueIndex::apply_lines(std::uint64_t end) {
 
 void DueIndex::catch_up(const std::function<std::vector<std::string>()>& list_queue) {
   const std::lock_guard guard(mutex_);
+  follow_replaced_log();
   const LogState state = read_state();
   if (!state.header_ok) {
     // Torn or foreign: start it afresh, so every other instance lists queue/ once too.
@@ -170,11 +189,15 @@ void DueIndex::catch_up(const std::function<std::vector<std::string>()>& list_qu
   if (!trusted) {
     rebuild(list_queue, state.epoch, state.size);
   } else if (!apply_lines(state.size)) {
+    valid_ = false;
     restart_log();
     rebuild(list_queue, epoch_, offset_);
     return;
   }
-  if (offset_ > limit()) restart_log();  // this copy is up to date; the others list once
+  if (offset_ > limit()) {
+    restart_log();  // the others list queue/ once; this copy stays up to date
+    valid_ = true;
+  }
 }
 
 }  // namespace taskstore::file_backend

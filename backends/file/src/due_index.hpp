@@ -15,7 +15,11 @@
 //   - when the log was started afresh (its header's epoch changed) by an instance that
 //     found it over its size limit or damaged;
 //   - when a line does not parse (a torn append), or the log is shorter than expected;
-//   - after a write of this instance failed or a commit group was rolled back (forget()).
+//   - after a write of this instance failed or a commit group was rolled back (forget());
+//   - when DUE-LOG was removed or replaced behind the store's back.
+// Limits: every process must run a build that writes DUE-LOG (a writer that does not is
+// never seen by open instances, only by the next open), and the log relies on O_APPEND,
+// which network file systems (NFS) do not make atomic across hosts.
 // A line is written before its marker exists, so a crash or a failed write can leave a
 // line naming a marker that never appeared: stale like any other, and dropped the same way.
 
@@ -42,8 +46,8 @@ class DueIndex {
   // The caller holds the store's lock for every call below.
 
   // Records that `name` is about to be created in queue/. Throws StorageError if the line
-  // can't be written: the caller then fails before changing anything. A log grown past
-  // its limit is started afresh here too (this copy then lists queue/ at its next claim).
+  // can't be written: the caller then fails before changing anything. A log grown to 64
+  // times its limit (nobody claims) is started afresh here too.
   void will_add(const std::string& name);
 
   // Brings the copy up to date with every instance's changes; `list_queue` lists queue/
@@ -64,6 +68,8 @@ class DueIndex {
     std::uint64_t size = 0;
   };
   LogState read_state();
+  // Reopens the log if the file at its path is no longer the one held open.
+  void follow_replaced_log();
   void restart_log();
   void rebuild(const std::function<std::vector<std::string>()>& list_queue, std::uint64_t epoch,
                std::uint64_t offset);

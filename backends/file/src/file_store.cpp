@@ -6,6 +6,7 @@
 #include <system_error>
 #include <vector>
 
+#include "owed_repairs.hpp"
 #include "posix_file.hpp"
 #include "taskstore/errors.hpp"
 
@@ -44,6 +45,14 @@ FileStore::FileStore(const fs::path& directory, Clock clock, FileStoreTuning tun
   create_layout(layout_, inspect_layout(layout_));
   remove_temp_leftovers(layout_);
   due_index_.emplace(layout_.due_log_file(), tuning.due_log_limit);
+  // Repairs a process died owing (FILE-7) come first: a claim put back PENDING here is
+  // then one the heal below finds whole.
+  repairs_ = read_owed_notes(layout_);
+  try {
+    settle_repairs();
+  } catch (const StorageError&) {
+    // Still owed, in memory and in their notes: every write fails until they are settled.
+  }
   held.raise_sequence_floor(heal_due_index());
   due_index_->catch_up([&] { return list_directory(layout_.queue_dir()); });
 }
@@ -118,7 +127,10 @@ void FileStore::write_result(StoreIo& io, const TaskResult& result) {
 
 void FileStore::owe_repairs(const std::vector<Repair>& repairs) {
   const std::lock_guard guard(repairs_mutex_);
-  repairs_.insert(repairs_.end(), repairs.begin(), repairs.end());
+  for (Repair repair : repairs) {
+    repair.note = write_owed_note(layout_, repair);
+    repairs_.push_back(std::move(repair));
+  }
 }
 
 void FileStore::settle_repairs() {
@@ -139,12 +151,10 @@ void FileStore::settle_repairs() {
       if (readable && now == repair.left && now != repair.put_back) {
         // A marker put back is logged first, as any new marker is (due_index.hpp).
         if (repair.put_back && repair.dir == layout_.queue_dir()) due_index_->will_add(repair.name);
-        apply_repair(repair);
-        // A removal's fsync is ours, also when the file was already gone: an earlier
-        // unlink may have happened without its fsync.
-        if (!repair.put_back) fsync_directory(repair.dir);
         // A task put back PENDING needs its due marker, which another process's dequeue
-        // may have dropped as stale meanwhile.
+        // may have dropped as stale meanwhile. The marker is durable before the task, as
+        // in enqueue: should the marker fail, the task still holds what the failed write
+        // left, so the repair is tried again rather than leaving a PENDING task unseen.
         if (repair.put_back && repair.dir == layout_.tasks_dir()) {
           const StoredTask stored = decode_task(*repair.put_back, path.string());
           if (stored.task.status == TaskStatus::PENDING) {
@@ -153,12 +163,17 @@ void FileStore::settle_repairs() {
             fsync_directory(layout_.queue_dir());
           }
         }
+        apply_repair(repair);
+        // A removal's fsync is ours, also when the file was already gone: an earlier
+        // unlink may have happened without its fsync.
+        if (!repair.put_back) fsync_directory(repair.dir);
       }
     } catch (const std::exception& e) {
       throw StorageError("file store " + layout_.root().string() + ": a write that failed " +
                          "earlier could not be undone yet (" + path.string() + ": " + e.what() +
                          "); every write fails until it can");
     }
+    if (!repairs_.front().note.empty()) remove_file(repairs_.front().note);
     repairs_.erase(repairs_.begin());
   }
 }
@@ -251,7 +266,9 @@ std::optional<Task> FileStore::dequeue(Session& session, Timestamp now) {
       stored = read_task_file(io, marker->task_file_name());
     } catch (const CorruptionError&) {
       // A damaged task is passed over, marker and all, so it never stops the queue;
-      // get_task and reschedule still report the damage (DEQ-9).
+      // get_task and reschedule still report the damage (DEQ-9). This instance stops
+      // reading it at every claim; the marker stays for the next open.
+      due_index_->forget_name(name);
       continue;
     }
     const bool valid = stored && stored->task.status == TaskStatus::PENDING &&

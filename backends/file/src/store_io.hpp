@@ -49,6 +49,7 @@ struct Repair {
   std::string name;
   std::optional<Bytes> put_back;  // nullopt: the file must not exist
   std::optional<Bytes> left;      // nullopt: the failed write removed it
+  std::filesystem::path note;     // its note in owed/ (owed_repairs.hpp), if one was written
 };
 
 // Makes the file hold `repair.put_back` again, durably (a removal's directory fsync is

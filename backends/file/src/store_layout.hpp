@@ -5,6 +5,7 @@
 //   DIR/LOCK                      flock target; holds the last sequence number handed out
 //   DIR/DUE-LOG                   the names of markers created lately, so every open
 //                                 instance keeps its in-memory index current (due_index.hpp)
+//   DIR/owed/<pid>-<n>.note       a repair a failed write still owes (owed_repairs.hpp)
 //   DIR/tasks/<hex(id)>.task      one record per task (record_codec.hpp)
 //   DIR/results/<hex(id)>.result  one record per result
 //   DIR/queue/<eta>-<seq>-<hex(id)>
@@ -37,6 +38,7 @@ class StoreLayout {
   std::filesystem::path format_file() const { return root_ / "FORMAT"; }
   std::filesystem::path lock_file() const { return root_ / "LOCK"; }
   std::filesystem::path due_log_file() const { return root_ / "DUE-LOG"; }
+  std::filesystem::path owed_dir() const { return root_ / "owed"; }
   std::filesystem::path tasks_dir() const { return root_ / "tasks"; }
   std::filesystem::path results_dir() const { return root_ / "results"; }
   std::filesystem::path queue_dir() const { return root_ / "queue"; }

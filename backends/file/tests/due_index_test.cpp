@@ -30,7 +30,13 @@ class CountingIo final : public fb::StoreIo {
     return inner_.exists(dir, name);
   }
   std::vector<std::string> list(const std::filesystem::path& dir) override {
-    if (dir == counted_) ++listings;
+    if (dir == counted_) {
+      ++listings;
+      if (fail_next_listing) {
+        fail_next_listing = false;
+        throw StorageError("list " + dir.string() + ": failed on purpose");
+      }
+    }
     return inner_.list(dir);
   }
   void write(const std::filesystem::path& dir, const std::string& name, Bytes bytes) override {
@@ -45,6 +51,7 @@ class CountingIo final : public fb::StoreIo {
   void sync(const std::filesystem::path& dir) override { inner_.sync(dir); }
 
   int listings = 0;
+  bool fail_next_listing = false;
 
  private:
   std::filesystem::path counted_;
@@ -69,6 +76,7 @@ class CountedStore {
     return task ? task->id : "(nothing)";
   }
   int listings() const { return io_.listings; }
+  void fail_next_listing() { io_.fail_next_listing = true; }
 
  private:
   fb::FileStore store_;
@@ -116,6 +124,37 @@ TEST(FileDueIndex, ALogStartedAfreshByAnotherInstanceLosesNothing) {
     EXPECT_EQ(second.dequeue(1'000), "t" + std::to_string(i + 1));
   }
   EXPECT_EQ(first.dequeue(1'000), "(nothing)");
+  EXPECT_GT(first.listings() + second.listings(), 0) << "the log was never started afresh";
+}
+
+// Checks: FILE-9
+TEST(FileDueIndex, ARemovedLogIsFollowed) {
+  TempDir dir;
+  CountedStore first(dir.path());
+  CountedStore second(dir.path());
+  EXPECT_EQ(first.dequeue(1'000), "(nothing)");
+  std::filesystem::remove(dir.path() / "DUE-LOG");
+  second.enqueue("a", 100);
+  EXPECT_EQ(first.dequeue(1'000), "a") << "the instances lost sight of each other";
+  first.enqueue("b", 200);
+  EXPECT_EQ(second.dequeue(1'000), "b");
+}
+
+// Checks: FILE-9
+TEST(FileDueIndex, AListingThatFailsIsTriedAgain) {
+  TempDir dir;
+  CountedStore first(dir.path());
+  CountedStore second(dir.path());
+  first.enqueue("a", 100);
+  {
+    std::ofstream log(dir.path() / "DUE-LOG", std::ios::app | std::ios::binary);
+    log << "junk\n";  // makes the next claim list queue/
+  }
+  first.fail_next_listing();
+  EXPECT_THROW(first.dequeue(1'000), StorageError);
+  second.enqueue("b", 200);
+  EXPECT_EQ(first.dequeue(1'000), "a") << "a failed listing left the index empty";
+  EXPECT_EQ(first.dequeue(1'000), "b");
 }
 
 // Checks: FILE-9

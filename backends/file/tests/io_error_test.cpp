@@ -4,7 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <boost/asio/io_context.hpp>
+#include <filesystem>
 #include <cerrno>
 #include <optional>
 #include <string>
@@ -99,6 +103,42 @@ TEST_P(FileIoErrors, OwedPutBack_NeverUndoesAnotherInstancesLaterWrite) {
   ASSERT_TRUE(task.has_value());
   EXPECT_EQ(task->status, TaskStatus::SUCCESS) << "the owed put-back undid a later write";
   EXPECT_TRUE(sync_wait(io_, store.get_result("t")).has_value());
+}
+
+// Checks: FILE-7
+TEST_P(FileIoErrors, ProcessThatDiesOwingAPutBack_TheNextOpenPutsItBack) {
+  ASSERT_TRUE(layer_) << "run with LD_PRELOAD=" << conformance::fault_layer_library();
+  layer_->set_scope(dir_.path().string());
+  {
+    FileStorage store(options());
+    sync_wait(io_, store.enqueue(make_task("t")));
+  }
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    // Fails a claim and its undo, then dies without closing the store (no last try).
+    boost::asio::io_context io;
+    FileStorage store(options());
+    fail_a_claim_and_its_undo(*layer_, io, store);
+    ::_exit(::testing::Test::HasFailure() ? 1 : 0);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+      << "the child's claim and undo did not fail as planned (status " << status << ")";
+
+  FileStorage store(options());
+  const auto task = sync_wait(io_, store.get_task("t"));
+  ASSERT_TRUE(task.has_value());
+  EXPECT_EQ(task->status, TaskStatus::PENDING) << "the dead process's failed claim is still held";
+  EXPECT_EQ(task->attempts, 0);
+  const auto first = sync_wait(io_, store.dequeue(t0()));
+  ASSERT_TRUE(first.has_value()) << "the task put back at open is not claimable";
+  EXPECT_EQ(first->id, "t");
+  EXPECT_FALSE(sync_wait(io_, store.dequeue(t0())).has_value());
+  const std::filesystem::path owed = options().directory / "owed";
+  ASSERT_TRUE(std::filesystem::exists(owed)) << "the dying process wrote no note";
+  EXPECT_TRUE(std::filesystem::is_empty(owed)) << "a settled note was left behind";
 }
 
 INSTANTIATE_TEST_SUITE_P(WritePaths, FileIoErrors, ::testing::Values(256, 1),
