@@ -8,6 +8,8 @@
 #include <stdexcept>
 #include <string_view>
 
+#include "taskstore/conformance/registry.hpp"
+
 namespace taskstore::conformance {
 
 namespace {
@@ -82,6 +84,26 @@ std::string fault_layer_absence() {
   }
   return "it is not loaded; run with LD_PRELOAD=" + library +
          ", or call load_fault_layer(argv) first thing in main";
+}
+
+std::string fault_injection_absence(const std::string& backend_name,
+                                    const StoreEnvironment& environment, const char* fault,
+                                    bool in_this_process) {
+  const std::string none = std::string("not checked: no ") + fault + " can be brought on";
+  if (!environment.files_directory()) {
+    return none + " backend '" + backend_name +
+           "': it keeps its store where the kit can't see its files (a server in another "
+           "process, say)";
+  }
+  if (in_this_process && !environment.runs_in_this_process()) {
+    return none + " backend '" + backend_name +
+           "': it runs its store in another process (an exec driver), and the kit arms "
+           "faults only in its own process so far";
+  }
+  if (const std::string absent = fault_layer_absence(); !absent.empty()) {
+    return none + " without the fault layer: " + absent;
+  }
+  return "";
 }
 
 void load_fault_layer(char** argv) {

@@ -72,14 +72,10 @@ TEST_P(CrashTest, PowerCutAtRandomMoments_AcknowledgedOperationsSurvive) {
   TASKSTORE_REQUIREMENTS("CRASH-3", "CRASH-4");
   TASKSTORE_REQUIRE_CAPABILITY(persistent);
   TASKSTORE_REQUIRE_CAPABILITY(survives_power_loss);
-  if (!environment().files_directory()) {
-    GTEST_SKIP() << "not checked: backend '" << backend().name
-                 << "' keeps its store where the kit can't see its files (a server in another "
-                    "process, say), so no power cut can be simulated";
-  }
-  if (const std::string absent = fault_layer_absence(); !absent.empty()) {
-    GTEST_SKIP() << "not checked: no power cut can be simulated without the fault layer: "
-                 << absent;
+  if (const std::string why_not =
+          fault_injection_absence(backend().name, environment(), "power cut", false);
+      !why_not.empty()) {
+    GTEST_SKIP() << why_not;
   }
   run_and_report(true);
 }

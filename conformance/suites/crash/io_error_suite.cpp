@@ -22,22 +22,10 @@ class IoErrorTest : public BackendTest {
 TEST_P(IoErrorTest, EveryCallOfAWorkloadFails_OperationsAreAllOrNothingAndRecover) {
   TASKSTORE_REQUIREMENTS("IOERR-1", "IOERR-2");
   TASKSTORE_REQUIRE_CAPABILITY(persistent);
-  {
-    const auto environment = backend().make_environment();
-    if (!environment->files_directory()) {
-      GTEST_SKIP() << "not checked: backend '" << backend().name
-                   << "' keeps its store where the kit can't see its files (a server in "
-                      "another process, say), so no I/O error can be injected";
-    }
-    if (!environment->runs_in_this_process()) {
-      GTEST_SKIP() << "not checked: backend '" << backend().name
-                   << "' runs its store in another process (an exec driver), and the kit "
-                      "arms I/O faults only in its own process so far";
-    }
-  }
-  if (const std::string absent = fault_layer_absence(); !absent.empty()) {
-    GTEST_SKIP() << "not checked: no I/O error can be injected without the fault layer: "
-                 << absent;
+  if (const std::string why_not = fault_injection_absence(
+          backend().name, *backend().make_environment(), "I/O error", true);
+      !why_not.empty()) {
+    GTEST_SKIP() << why_not;
   }
   const IoErrorSweepReport report = run_io_error_sweep(backend());
   RecordProperty("io_error_sweep", report.summary());

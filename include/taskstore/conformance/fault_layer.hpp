@@ -45,6 +45,16 @@ void load_fault_layer(char** argv);
 // under a sanitizer ..."); empty if it is loaded.
 std::string fault_layer_absence();
 
+class StoreEnvironment;
+// Why `fault` ("a power cut", "an I/O error") can't be brought on the store of
+// `environment` (of backend `backend_name`) here, as the whole "not checked: ..." reason
+// of a SKIP; empty if it can. The kit must see the store's files (files_directory()),
+// the layer must be loaded, and with `in_this_process` the store must run in this process
+// (faults are armed in this process's layer).
+std::string fault_injection_absence(const std::string& backend_name,
+                                    const StoreEnvironment& environment, const char* fault,
+                                    bool in_this_process);
+
 class FaultLayer {
  public:
   // The layer preloaded into this process, or nullopt if it is not.
