@@ -22,6 +22,23 @@ TEST_P(ConcurrencyTest, ConcurrentWrites_OneInstance_AllTakeEffect) {
   auto id = [](int thread, int i) {
     return "w" + std::to_string(thread) + "-" + std::to_string(i);
   };
+  // Each operation once and alone first: one that is wrong even then is its own
+  // requirement's finding, not this race's.
+  add_task("alone-done");
+  add_task("alone-failed");
+  add_task("alone-rescheduled");
+  given("DONE-1", "mark_done of 'alone-done'",
+        store().mark_done("alone-done", TaskResult{.task_id = "alone-done", .finished_at = t0()}));
+  given_that(must_get("alone-done").status == TaskStatus::SUCCESS, "DONE-1",
+             "mark_done of 'alone-done'", "the task is not SUCCESS");
+  given("FAIL-3", "mark_failed of 'alone-failed' for good",
+        store().mark_failed("alone-failed", "gave up", false));
+  given_that(must_get("alone-failed").status == TaskStatus::FAILED, "FAIL-3",
+             "mark_failed of 'alone-failed' for good", "the task is not FAILED");
+  given("RSC-1", "reschedule of 'alone-rescheduled'",
+        store().reschedule("alone-rescheduled", t0() + 1s));
+  given_that(must_get("alone-rescheduled").eta == t0() + 1s, "RSC-1",
+             "reschedule of 'alone-rescheduled'", "its eta is not the new one");
   for (int t = 0; t < kThreads; ++t) {
     for (int i = 0; i < kPerThread; ++i) add_task(id(t, i));
   }
