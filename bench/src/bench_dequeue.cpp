@@ -168,15 +168,12 @@ void size_body(benchmark::State& state, const DrainTargetFactory& factory,
 
 void register_size(const std::string& name, DrainTargetFactory factory, std::size_t claims,
                    const Settings& settings, std::size_t tasks) {
-  add_benchmark(name, [factory = std::move(factory), settings,
-                       claims](benchmark::State& state) {
-    size_body(state, factory, settings, claims);
-  })
-      ->ArgName("tasks")
-      ->Arg(static_cast<std::int64_t>(tasks))
-      ->Iterations(1)
-      ->UseRealTime()
-      ->Unit(benchmark::kMillisecond);
+  add_store_size_benchmark(name, tasks,
+                           [factory = std::move(factory), settings,
+                            claims](benchmark::State& state) {
+                             size_body(state, factory, settings, claims);
+                           })
+      ->UseRealTime();
 }
 
 }  // namespace

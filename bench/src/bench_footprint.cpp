@@ -109,15 +109,11 @@ void footprint_body(benchmark::State& state, const BackendSpec& spec, const Sett
 void register_footprint_benchmarks(const Settings& settings) {
   for (const BackendSpec& spec : backends()) {
     const std::size_t tasks = settings.sizes(spec.sizes).max_store;
-    add_benchmark("footprint/" + spec.name,
-                  [&spec, settings](benchmark::State& state) {
-                    footprint_body(state, spec, settings);
-                  })
-        ->ArgName("tasks")
-        ->Arg(static_cast<std::int64_t>(tasks))
-        ->Iterations(1)
-        ->UseRealTime()
-        ->Unit(benchmark::kMillisecond);
+    add_store_size_benchmark("footprint/" + spec.name, tasks,
+                             [&spec, settings](benchmark::State& state) {
+                               footprint_body(state, spec, settings);
+                             })
+        ->UseRealTime();
   }
 }
 

@@ -139,14 +139,11 @@ void long_body(benchmark::State& state, const FinishTargetFactory& factory,
 
 void register_long(const std::string& name, FinishTargetFactory factory, const Settings& settings,
                    std::size_t tasks) {
-  add_benchmark(name, [factory = std::move(factory), settings](benchmark::State& state) {
-    long_body(state, factory, settings);
-  })
-      ->ArgName("tasks")
-      ->Arg(static_cast<std::int64_t>(tasks))
-      ->Iterations(1)
-      ->UseManualTime()
-      ->Unit(benchmark::kMillisecond);
+  add_store_size_benchmark(name, tasks,
+                           [factory = std::move(factory), settings](benchmark::State& state) {
+                             long_body(state, factory, settings);
+                           })
+      ->UseManualTime();
 }
 
 }  // namespace

@@ -44,13 +44,11 @@ void register_open_benchmarks(const Settings& settings) {
   for (const BackendSpec& spec : backends()) {
     if (!spec.durable) continue;
     for (const std::size_t tasks : settings.store_sizes_up_to(settings.sizes(spec.sizes).max_store)) {
-      add_benchmark("open/" + spec.name,
-                    [&spec, settings](benchmark::State& state) { open_body(state, spec, settings); })
-          ->ArgName("tasks")
-          ->Arg(static_cast<std::int64_t>(tasks))
-          ->Iterations(1)
-          ->UseRealTime()
-          ->Unit(benchmark::kMillisecond);
+      add_store_size_benchmark("open/" + spec.name, tasks,
+                               [&spec, settings](benchmark::State& state) {
+                                 open_body(state, spec, settings);
+                               })
+          ->UseRealTime();
     }
   }
 }

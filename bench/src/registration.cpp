@@ -1,6 +1,7 @@
 #include "registration.hpp"
 
 #include <atomic>
+#include <cstdint>
 #include <mutex>
 
 namespace taskstore::bench {
@@ -37,6 +38,15 @@ benchmark::internal::Benchmark* add_benchmark(const std::string& name, Benchmark
                                         enter(name);
                                         body(state);
                                       });
+}
+
+benchmark::internal::Benchmark* add_store_size_benchmark(const std::string& name,
+                                                         std::size_t tasks, BenchmarkBody body) {
+  return add_benchmark(name, std::move(body))
+      ->ArgName("tasks")
+      ->Arg(static_cast<std::int64_t>(tasks))
+      ->Iterations(1)
+      ->Unit(benchmark::kMillisecond);
 }
 
 void fail(benchmark::State& state, const std::string& message) {

@@ -5,6 +5,7 @@
 
 #include <benchmark/benchmark.h>
 
+#include <cstddef>
 #include <functional>
 #include <memory>
 #include <string>
@@ -16,6 +17,11 @@ using BenchmarkBody = std::function<void(benchmark::State&)>;
 // Registers `body` under `name`. Before the body runs, a fixture cached by another
 // benchmark is dropped.
 benchmark::internal::Benchmark* add_benchmark(const std::string& name, BenchmarkBody body);
+
+// Registers `body` as one run ("<name>/tasks:N") over a store of `tasks` tasks, reported in
+// milliseconds; the caller chooses the clock (UseRealTime or UseManualTime).
+benchmark::internal::Benchmark* add_store_size_benchmark(const std::string& name,
+                                                         std::size_t tasks, BenchmarkBody body);
 
 // Skips the benchmark with `message` (Google Benchmark's error) and makes the program
 // exit with status 1 at the end.

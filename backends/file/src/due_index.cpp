@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <charconv>
 #include <chrono>
+#include <span>
 #include <string_view>
 
 #include "store_layout.hpp"
@@ -83,13 +84,7 @@ void DueIndex::restart_log() {
 }
 
 std::uint64_t DueIndex::append(const std::string& line) {
-  std::size_t done = 0;
-  while (done < line.size()) {
-    const ssize_t n = ::write(fd_.get(), line.data() + done, line.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw_errno("write", log_path_, errno);
-    done += static_cast<std::size_t>(n);
-  }
+  write_all(fd_.get(), std::as_bytes(std::span(line.data(), line.size())), log_path_);
   const off_t end = ::lseek(fd_.get(), 0, SEEK_CUR);  // O_APPEND: the end after the write
   if (end < 0) throw_errno("lseek", log_path_, errno);
   return static_cast<std::uint64_t>(end);
@@ -162,14 +157,10 @@ bool DueIndex::apply_lines(std::uint64_t end) {
     const std::size_t newline = rest.find('\n');
     const std::string_view line = rest.substr(0, newline);
     rest.remove_prefix(newline + 1);
-    if (line.size() < 2 || (line[0] != '+' && line[0] != '-')) return false;
+    if (line.size() < 2 || line[0] != '+') return false;
     const std::string_view name = line.substr(1);
     if (!parse_due_marker_name(name)) return false;
-    if (line[0] == '+') {
-      names_.emplace(name);
-    } else {
-      names_.erase(std::string(name));
-    }
+    names_.emplace(name);
   }
   offset_ = end;
   return true;

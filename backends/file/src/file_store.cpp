@@ -53,8 +53,10 @@ FileStore::FileStore(const fs::path& directory, Clock clock, FileStoreTuning tun
   } catch (const StorageError&) {
     // Still owed, in memory and in their notes: every write fails until they are settled.
   }
-  held.raise_sequence_floor(heal_due_index());
-  due_index_->catch_up([&] { return list_directory(layout_.queue_dir()); });
+  const HealedQueue healed = heal_due_index();
+  held.raise_sequence_floor(healed.highest_seq);
+  // The heal's listing, with what it restored, is queue/ as it stands: no second listing.
+  due_index_->catch_up([&] { return healed.markers; });
 }
 
 void FileStore::add_marker(StoreIo& io, const std::string& name) {
@@ -62,7 +64,7 @@ void FileStore::add_marker(StoreIo& io, const std::string& name) {
   io.create_empty(layout_.queue_dir(), name);
 }
 
-std::uint64_t FileStore::heal_due_index() {
+FileStore::HealedQueue FileStore::heal_due_index() {
   std::uint64_t highest = 0;
   std::set<std::string> markers;
   for (auto& name : list_directory(layout_.queue_dir())) {
@@ -87,10 +89,12 @@ std::uint64_t FileStore::heal_due_index() {
     const std::string marker = due_marker_name(stored->task.eta, stored->seq, stored->task.id);
     if (markers.count(marker) != 0) continue;
     add_marker(io, marker);
+    markers.insert(marker);
     restored = true;
   }
   if (restored) io.sync(layout_.queue_dir());
-  return highest;
+  return HealedQueue{.highest_seq = highest,
+                     .markers = std::vector<std::string>(markers.begin(), markers.end())};
 }
 
 std::optional<StoredTask> FileStore::read_task_file(StoreIo& io,

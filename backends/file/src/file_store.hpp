@@ -106,8 +106,13 @@ class FileStore {
   // Opening heals the due index (FILE-8): a PENDING task whose due marker a failure lost
   // (a process that died owing a put-back, say) gets it back, durably. Stale markers are
   // left to dequeue, which drops them as it meets them. Returns the highest sequence
-  // number in use, by a marker or by a task, so none is handed out twice.
-  std::uint64_t heal_due_index();
+  // number in use, by a marker or by a task, so none is handed out twice, and the
+  // markers queue/ then holds, for the due index.
+  struct HealedQueue {
+    std::uint64_t highest_seq = 0;
+    std::vector<std::string> markers;
+  };
+  HealedQueue heal_due_index();
 
   // The task stored under `file_name` in tasks/, checked to be the task with that hex id.
   std::optional<StoredTask> read_task_file(StoreIo& io, const std::string& file_name) const;

@@ -3,13 +3,13 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <atomic>
 #include <cerrno>
 #include <string_view>
 
 #include "posix_file.hpp"
+#include "record_codec.hpp"
 #include "taskstore/errors.hpp"
 
 namespace taskstore::file_backend {
@@ -19,11 +19,6 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr std::string_view kNoteMagic = "taskstore owed repair 1\n";
-
-std::uint32_t crc_of(std::span<const std::byte> bytes) {
-  return static_cast<std::uint32_t>(
-      crc32_z(crc32_z(0L, Z_NULL, 0), reinterpret_cast<const Bytef*>(bytes.data()), bytes.size()));
-}
 
 void put_u32(Bytes& out, std::uint32_t value) {
   for (int i = 0; i < 4; ++i) out.push_back(static_cast<std::byte>((value >> (8 * i)) & 0xff));
@@ -88,7 +83,7 @@ std::optional<Repair> decode_note(const StoreLayout& layout, std::span<const std
   const auto body = bytes.first(bytes.size() - 4);
   NoteReader crc_reader(bytes.subspan(bytes.size() - 4));
   std::uint32_t crc = 0;
-  if (!crc_reader.u32(crc) || crc != crc_of(body)) return std::nullopt;
+  if (!crc_reader.u32(crc) || crc != checksum(body)) return std::nullopt;
   NoteReader in(body);
   Bytes magic;
   if (!in.bytes(kNoteMagic.size(), magic) ||
@@ -131,21 +126,17 @@ fs::path write_owed_note(const StoreLayout& layout, const Repair& repair) noexce
     put_text(out, repair.name);
     put_body(out, repair.put_back);
     put_body(out, repair.left);
-    put_u32(out, crc_of(out));
+    put_u32(out, checksum(out));
     if (::mkdir(layout.owed_dir().c_str(), 0755) != 0 && errno != EEXIST) return {};
     static std::atomic<std::uint64_t> counter{0};
     const fs::path path = layout.owed_dir() / (std::to_string(::getpid()) + "-" +
                                                std::to_string(++counter) + ".note");
     const UniqueFd fd = open_file(path, O_WRONLY | O_CREAT | O_EXCL);
-    std::size_t done = 0;
-    while (done < out.size()) {
-      const ssize_t n = ::write(fd.get(), out.data() + done, out.size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {
-        ::unlink(path.c_str());
-        return {};
-      }
-      done += static_cast<std::size_t>(n);
+    try {
+      write_all(fd.get(), out, path);
+    } catch (const StorageError&) {
+      ::unlink(path.c_str());  // a torn note is no note
+      return {};
     }
     return path;
   } catch (...) {

@@ -48,8 +48,6 @@ UniqueFd open_file(const fs::path& path, int flags, unsigned mode) {
   return UniqueFd(fd);
 }
 
-namespace {
-
 void write_all(int fd, std::span<const std::byte> bytes, const fs::path& path) {
   std::size_t done = 0;
   while (done < bytes.size()) {
@@ -61,6 +59,8 @@ void write_all(int fd, std::span<const std::byte> bytes, const fs::path& path) {
     done += static_cast<std::size_t>(n);
   }
 }
+
+namespace {
 
 void fsync_fd(int fd, const fs::path& path) {
   if (::fsync(fd) != 0) throw_errno("fsync", path, errno);

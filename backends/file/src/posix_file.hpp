@@ -44,6 +44,10 @@ class UniqueFd {
 // open(2) with O_CLOEXEC added; throws on failure.
 UniqueFd open_file(const std::filesystem::path& path, int flags, unsigned mode = 0644);
 
+// Writes all of `bytes` to `fd` (retrying short writes and EINTR); `path` names it in
+// the StorageError a failure raises.
+void write_all(int fd, std::span<const std::byte> bytes, const std::filesystem::path& path);
+
 // The whole content of `path`, or nullopt if it does not exist.
 std::optional<Bytes> read_file(const std::filesystem::path& path);
 

@@ -14,6 +14,12 @@
 
 namespace taskstore::file_backend {
 
+std::uint32_t checksum(std::span<const std::byte> body) {
+  const auto initial = crc32_z(0L, Z_NULL, 0);
+  return static_cast<std::uint32_t>(
+      crc32_z(initial, reinterpret_cast<const Bytef*>(body.data()), body.size()));
+}
+
 namespace {
 
 constexpr std::array<char, 8> kMagic = {'T', 'S', 'K', 'S', 'T', 'O', 'R', 'E'};
@@ -86,12 +92,6 @@ class Writer {
  private:
   Bytes out_;
 };
-
-std::uint32_t checksum(std::span<const std::byte> body) {
-  const auto initial = crc32_z(0L, Z_NULL, 0);
-  return static_cast<std::uint32_t>(
-      crc32_z(initial, reinterpret_cast<const Bytef*>(body.data()), body.size()));
-}
 
 Bytes frame(Kind kind, const Bytes& body) {
   if (body.size() > std::numeric_limits<std::uint32_t>::max()) {

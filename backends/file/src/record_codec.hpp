@@ -20,6 +20,9 @@
 namespace taskstore::file_backend {
 
 inline constexpr std::uint16_t kRecordVersion = 1;
+
+// The CRC-32 (zlib's) of `bytes`, as a record's header carries it for its body.
+std::uint32_t checksum(std::span<const std::byte> bytes);
 inline constexpr std::size_t kRecordHeaderSize = 20;
 
 // A task as the file store keeps it: the task plus its enqueue sequence number, which

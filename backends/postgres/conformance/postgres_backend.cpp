@@ -136,24 +136,25 @@ class PostgresEnvironment final : public StoreEnvironment {
   // Writes an unknown retry backoff into the task's row: the column's type allows it, the
   // backend's decoder does not, and the task stays PENDING (so the claim meets it).
   bool corrupt_task(const std::string& task_id) override {
-    RawConnection connection(conninfo_);
-    return connection.ok() &&
-           connection.run("UPDATE " + connection.quote(schema_) +
-                              ".tasks SET retry_backoff = 'sideways' WHERE id = $1",
-                          {task_id}) == 1;
+    return update_one("tasks SET retry_backoff = 'sideways' WHERE id = $1", task_id);
   }
 
   // Writes an unknown status into the result's row; its finished_at stays readable, so a
   // purge may remove it by age (PUR-5 allows either).
   bool corrupt_result(const std::string& task_id) override {
-    RawConnection connection(conninfo_);
-    return connection.ok() &&
-           connection.run("UPDATE " + connection.quote(schema_) +
-                              ".results SET status = 'sideways' WHERE task_id = $1",
-                          {task_id}) == 1;
+    return update_one("results SET status = 'sideways' WHERE task_id = $1", task_id);
   }
 
  private:
+  // Runs "UPDATE <schema>.<table_set_where>" with $1 = task_id on a connection of its own:
+  // true if it changed one row.
+  bool update_one(const std::string& table_set_where, const std::string& task_id) const {
+    RawConnection connection(conninfo_);
+    return connection.ok() &&
+           connection.run("UPDATE " + connection.quote(schema_) + "." + table_set_where,
+                          {task_id}) == 1;
+  }
+
   // A client killed mid-operation leaves its server session behind until the server
   // notices, and that session may still commit what the client sent last. The crash tests
   // check the store right after the kill, as they would a file: so first wait until the
