@@ -46,7 +46,7 @@ void load_fault_layer(char** argv);
 std::string fault_layer_absence();
 
 class StoreEnvironment;
-// Why `fault` ("a power cut", "an I/O error") can't be brought on the store of
+// Why no `fault` ("power cut", "I/O error") can be brought on the store of
 // `environment` (of backend `backend_name`) here, as the whole "not checked: ..." reason
 // of a SKIP; empty if it can. The kit must see the store's files (files_directory()),
 // the layer must be loaded, and with `in_this_process` the store must run in this process
