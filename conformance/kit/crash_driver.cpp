@@ -5,8 +5,11 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <boost/asio/io_context.hpp>
+#include <charconv>
 #include <map>
+#include <mutex>
 #include <memory>
 #include <random>
 #include <set>
@@ -14,6 +17,7 @@
 #include <thread>
 
 #include "child_process.hpp"
+#include "crash_history.hpp"
 #include "crash_model.hpp"
 #include "taskstore/conformance/fault_layer.hpp"
 #include "taskstore/conformance/power_cut.hpp"
@@ -31,20 +35,17 @@ using detail::ExpectedTask;
 using detail::LineReader;
 using detail::write_line;
 
-// Every time of a run is an offset from the suite's t0.
-constexpr Timestamp kBase = from_micros(1'767'225'600'000'001);
-// The `now` of the child's dequeues: tasks with an eta up to kBase + 1 s are due.
-constexpr Timestamp kChildNow = kBase + std::chrono::seconds(1);
-// The `now` of the parent's drains: every PENDING task of a run is due.
-constexpr Timestamp kDrainNow = kBase + std::chrono::hours(24);
-// A child that is never killed stops after this many operations (and fails the run).
-constexpr int kMaxChildOperations = 100'000;
+using detail::kChildNow;
+using detail::kCrashBase;
 
-// Report lines from the child:
-//   R         the store is open
-//   B <op>    the operation is about to start (encode(op))
-//   A <id>    it returned; for dequeue, the claimed id or "-"
-//   E <text>  the child failed (its last line)
+// A child thread that is never killed stops after this many operations (and fails the run).
+constexpr int kMaxThreadOperations = 100'000;
+
+// Report lines from the child (each one write(2), so threads' lines never mix):
+//   R             the store is open
+//   B <t> <op>    thread t is about to start the operation (encode(op))
+//   A <t> <id>    it returned; for dequeue, the claimed id or "-"
+//   E <text>      the child failed (its last line)
 
 std::string one_line(std::string text) {
   std::replace(text.begin(), text.end(), '\n', ' ');
@@ -52,29 +53,25 @@ std::string one_line(std::string text) {
 }
 
 Timestamp random_eta(std::mt19937_64& rng) {
-  static constexpr std::array<int, 5> kOffsets{-1, 0, 1, 2, 60};  // seconds; the last never due
-  return kBase + std::chrono::seconds(
-                     kOffsets[std::uniform_int_distribution<std::size_t>(0, kOffsets.size() - 1)(rng)]);
+  static constexpr std::array<int, 5> kOffsets{-1, 0, 1, 2, 60};  // seconds; from 2 not due
+  return kCrashBase + std::chrono::seconds(kOffsets[std::uniform_int_distribution<std::size_t>(
+                          0, kOffsets.size() - 1)(rng)]);
 }
 
-// The child's next operation: a fresh enqueue, a dequeue, or a change to a known task.
-CrashOp next_operation(std::mt19937_64& rng, const std::vector<std::string>& ids, int cycle,
-                       int n) {
-  const std::string tag = std::to_string(cycle) + "." + std::to_string(n);
+// A thread's next operation: a fresh enqueue, a dequeue, or a change to a task it holds.
+CrashOp next_operation(std::mt19937_64& rng, const std::vector<std::string>& held,
+                       const std::string& tag) {
   const int roll = std::uniform_int_distribution<int>(0, 99)(rng);
-  if (ids.empty() || roll < 20) {
-    return CrashOp{.kind = CrashOpKind::enqueue,
-                   .id = "c" + std::to_string(cycle) + "-" + std::to_string(n),
-                   .time = random_eta(rng),
-                   .text = ""};
+  if (held.empty() || roll < 20) {
+    return CrashOp{.kind = CrashOpKind::enqueue, .id = "c" + tag, .time = random_eta(rng), .text = ""};
   }
   if (roll < 45) return CrashOp{.kind = CrashOpKind::dequeue, .id = "-", .time = kChildNow, .text = ""};
-  CrashOp op{.id = ids[std::uniform_int_distribution<std::size_t>(0, ids.size() - 1)(rng)]};
+  CrashOp op{.id = held[std::uniform_int_distribution<std::size_t>(0, held.size() - 1)(rng)]};
   if (roll < 50) {
     op.kind = CrashOpKind::mark_running;
   } else if (roll < 65) {
     op.kind = CrashOpKind::mark_done;
-    op.time = kBase + std::chrono::microseconds(cycle * 1000 + n);
+    op.time = kCrashBase + std::chrono::microseconds(roll);
     op.text = "v" + tag;
   } else if (roll < 73) {
     op.kind = CrashOpKind::mark_failed_retry;
@@ -93,7 +90,7 @@ CrashOp next_operation(std::mt19937_64& rng, const std::vector<std::string>& ids
 std::string run_operation(BaseStorage& store, boost::asio::io_context& io, const CrashOp& op) {
   switch (op.kind) {
     case CrashOpKind::enqueue:
-      sync_wait(io, store.enqueue(detail::crash_task(op.id, op.time, kBase)));
+      sync_wait(io, store.enqueue(detail::crash_task(op.id, op.time, kCrashBase)));
       break;
     case CrashOpKind::dequeue: {
       const auto task = sync_wait(io, store.dequeue(op.time));
@@ -116,31 +113,70 @@ std::string run_operation(BaseStorage& store, boost::asio::io_context& io, const
   return "-";
 }
 
-// The child: opens the store and runs operations until it is killed, announcing each one
-// before it starts and acknowledging it the moment it returns.
-int child_loop(StoreEnvironment& environment, int report_fd, std::vector<std::string> ids,
-               std::uint64_t seed, int cycle) {
-  ::signal(SIGPIPE, SIG_IGN);
+// What a child runs: its threads, each with the tasks it may change (crash_history.hpp).
+struct ChildWorkload {
+  std::vector<std::vector<std::string>> held;  // one list per thread
+  std::uint64_t seed = 0;
+  int cycle = 0;
+};
+
+// One thread of the child: runs operations until the process is killed, announcing each
+// before it starts and acknowledging it the moment it returns. Holds the tasks it enqueued
+// or claimed, and lets go of one when it makes it due (then any thread's dequeue may take
+// it). Throws what the store throws.
+void worker_loop(BaseStorage& store, int report_fd, std::vector<std::string> held,
+                 std::uint64_t seed, int thread, int cycle, const std::atomic<bool>& stop) {
   std::mt19937_64 rng(seed);
+  boost::asio::io_context io;
+  const std::string prefix = " " + std::to_string(thread) + " ";
+  for (int n = 0; n < kMaxThreadOperations && !stop; ++n) {
+    const CrashOp op = next_operation(
+        rng, held, std::to_string(cycle) + "." + std::to_string(thread) + "." + std::to_string(n));
+    if (!write_line(report_fd, "B" + prefix + detail::encode(op))) throw std::runtime_error("the report pipe closed");
+    const std::string claimed = run_operation(store, io, op);
+    if (!write_line(report_fd, "A" + prefix + claimed)) throw std::runtime_error("the report pipe closed");
+    const bool now_due = op.time <= kChildNow;
+    if (op.kind == CrashOpKind::enqueue && !now_due) held.push_back(op.id);
+    if (op.kind == CrashOpKind::dequeue && claimed != "-") held.push_back(claimed);
+    if (op.kind == CrashOpKind::reschedule && now_due) std::erase(held, op.id);
+  }
+  if (!stop) throw std::runtime_error("ran " + std::to_string(kMaxThreadOperations) +
+                                      " operations and was never killed");
+}
+
+// The child: opens the store and runs its threads until it is killed.
+int child_loop(StoreEnvironment& environment, int report_fd, const ChildWorkload& workload) {
+  ::signal(SIGPIPE, SIG_IGN);
+  std::atomic<bool> stop{false};
+  std::mutex error_mutex;
+  std::string error;
   try {
     const std::shared_ptr<BaseStorage> store = environment.open();
-    boost::asio::io_context io;
     if (!write_line(report_fd, "R")) return 3;
-    for (int n = 0; n < kMaxChildOperations; ++n) {
-      const CrashOp op = next_operation(rng, ids, cycle, n);
-      if (!write_line(report_fd, "B " + detail::encode(op))) return 3;
-      const std::string claimed = run_operation(*store, io, op);
-      if (!write_line(report_fd, "A " + claimed)) return 3;
-      if (op.kind == CrashOpKind::enqueue) ids.push_back(op.id);
+    std::vector<std::thread> threads;
+    for (std::size_t t = 0; t < workload.held.size(); ++t) {
+      threads.emplace_back([&, t] {
+        try {
+          worker_loop(*store, report_fd, workload.held[t], workload.seed + t,
+                      static_cast<int>(t), workload.cycle, stop);
+        } catch (const std::exception& e) {
+          const std::lock_guard lock(error_mutex);
+          if (error.empty()) error = one_line(e.what());
+          stop = true;
+        } catch (...) {
+          const std::lock_guard lock(error_mutex);
+          if (error.empty()) error = "an exception that is not a std::exception";
+          stop = true;
+        }
+      });
     }
-    write_line(report_fd, "E ran " + std::to_string(kMaxChildOperations) +
-                              " operations and was never killed");
-    return 3;
+    for (auto& thread : threads) thread.join();
   } catch (const std::exception& e) {
-    write_line(report_fd, "E " + one_line(e.what()));
+    error = one_line(e.what());
   } catch (...) {
-    write_line(report_fd, "E an exception that is not a std::exception");
+    error = "an exception that is not a std::exception";
   }
+  write_line(report_fd, "E " + error);
   return 2;
 }
 
@@ -178,207 +214,13 @@ KillPlan plan_kill(std::mt19937_64& rng, const CrashRunOptions& options) {
   return plan;
 }
 
-// The parent's picture of the store: what the acknowledged history says of every task.
-class History {
- public:
-  explicit History(CrashRunReport& report) : report_(report) {}
-
-  const std::vector<std::string>& ids() const { return ids_; }
-  std::size_t size() const { return tasks_.size(); }
-
-  // Takes an acknowledged operation into the history. A dequeue must have claimed a task
-  // the history says is due, and may come back empty only if none is.
-  void acknowledge(const CrashOp& op, const std::string& claimed, const std::string& context) {
-    if (op.kind == CrashOpKind::enqueue) {
-      tasks_[op.id] = ExpectedTask{.task = detail::crash_task(op.id, op.time, kBase)};
-      ids_.push_back(op.id);
-      return;
-    }
-    if (op.kind == CrashOpKind::dequeue) {
-      if (claimed == "-") {
-        for (const auto& id : ids_) {
-          if (detail::is_due(tasks_.at(id), op.time)) {
-            broken(context + "an acknowledged dequeue returned nothing, but task '" +
-                                  id + "' is due by the acknowledged history (" +
-                                  detail::brief(tasks_.at(id), kBase) + ")");
-            return;
-          }
-        }
-        return;
-      }
-      const auto it = tasks_.find(claimed);
-      if (it == tasks_.end()) {
-        broken(context + "an acknowledged dequeue claimed '" + claimed +
-                              "', which was never enqueued");
-      } else if (!detail::is_due(it->second, op.time)) {
-        broken(context + "an acknowledged dequeue claimed '" + claimed +
-                              "', which is not due by the acknowledged history (" +
-                              detail::brief(it->second, kBase) + "): a second claim");
-      } else {
-        it->second = detail::applied(it->second, CrashOp{.kind = CrashOpKind::dequeue,
-                                                         .id = claimed,
-                                                         .time = op.time,
-                                                         .text = ""});
-      }
-      return;
-    }
-    const auto it = tasks_.find(op.id);
-    if (it == tasks_.end()) {
-      broken(context + "the child changed unknown task '" + op.id + "'");
-      return;
-    }
-    it->second = detail::applied(it->second, op);
-  }
-
-  // Reads every task back from a reopened store and checks it against the history, letting
-  // `in_flight` (the operation cut short, if any) show wholly, not at all, or (mark_done,
-  // mark_failed without retry) by its result alone. Then takes what the store holds as the
-  // history, since it is one of the states allowed. Returns whether `in_flight` showed.
-  bool verify(BaseStorage& store, boost::asio::io_context& io,
-              const std::optional<CrashOp>& in_flight, const std::string& context) {
-    std::vector<std::string> ids = ids_;
-    const bool enqueue_in_flight = in_flight && in_flight->kind == CrashOpKind::enqueue;
-    if (enqueue_in_flight) ids.push_back(in_flight->id);
-    bool visible = false;
-    bool claim_seen = false;
-    const std::string cut_short =
-        in_flight ? " (in flight at the kill: " + detail::encode(*in_flight) + ")" : "";
-    for (const auto& id : ids) {
-      std::optional<Task> task;
-      std::optional<TaskResult> result;
-      try {
-        task = sync_wait(io, store.get_task(id));
-        result = sync_wait(io, store.get_result(id));
-      } catch (const std::exception& e) {
-        broken(context + "reading task '" + id + "' failed: " + e.what());
-        continue;
-      }
-      const auto it = tasks_.find(id);
-      if (it == tasks_.end()) {  // the enqueue cut short
-        if (!task && !result) continue;
-        const ExpectedTask fresh{.task = detail::crash_task(id, in_flight->time, kBase)};
-        if (detail::matches(fresh, task, result)) {
-          visible = true;
-          tasks_[id] = fresh;
-          ids_.push_back(id);
-        } else {
-          broken(context + "task '" + id + "', whose enqueue was cut short, is " +
-                                detail::brief(task, result, kBase) + ", not as enqueued");
-        }
-        continue;
-      }
-      const ExpectedTask& expected = it->second;
-      bool allowed = detail::matches(expected, task, result);
-      if (!allowed && in_flight && in_flight->kind != CrashOpKind::dequeue &&
-          in_flight->id == id) {
-        const auto partial = detail::result_only(expected, *in_flight);
-        allowed = detail::matches(detail::applied(expected, *in_flight), task, result) ||
-                  (partial && detail::matches(*partial, task, result));
-        visible = allowed;
-      }
-      if (!allowed && in_flight && in_flight->kind == CrashOpKind::dequeue && !claim_seen &&
-          detail::is_due(expected, in_flight->time) &&
-          detail::matches(detail::applied(expected, *in_flight), task, result)) {
-        allowed = claim_seen = visible = true;
-      }
-      if (!allowed) {
-        std::string violation = context + "task '" + id + "' is " +
-                                detail::brief(task, result, kBase) +
-                                ", but its acknowledged history gives " +
-                                detail::brief(expected, kBase) + cut_short;
-        // A difference the cut-short operation could make is that operation showing
-        // half-way (CRASH-2/4); any other is an acknowledged operation lost (CRASH-1/3).
-        bool half_way = false;
-        if (in_flight && in_flight->kind == CrashOpKind::dequeue) {
-          CrashOp claim = *in_flight;
-          claim.id = id;
-          half_way = detail::is_due(expected, in_flight->time) &&
-                     detail::within_reach(expected, claim, task, result);
-        } else if (in_flight && in_flight->id == id) {
-          half_way = detail::within_reach(expected, *in_flight, task, result);
-        }
-        if (half_way) {
-          broken(std::move(violation));
-        } else {
-          lost(std::move(violation));
-        }
-        continue;
-      }
-      it->second = ExpectedTask{.task = *task, .result = result};
-    }
-    return visible;
-  }
-
-  // Dequeues until nothing is due at kDrainNow: every PENDING task must come out exactly
-  // once, as the history says it is, and nothing else.
-  void drain(BaseStorage& store, boost::asio::io_context& io, const std::string& context) {
-    std::set<std::string> claimed;
-    for (std::size_t round = 0;; ++round) {
-      if (round > tasks_.size()) {
-        broken(context + "the drain claimed more tasks than the store holds");
-        return;
-      }
-      std::optional<Task> task;
-      try {
-        task = sync_wait(io, store.dequeue(kDrainNow));
-      } catch (const std::exception& e) {
-        broken(context + "a dequeue of the drain failed: " + e.what());
-        return;
-      }
-      if (!task) break;
-      const auto it = tasks_.find(task->id);
-      if (it == tasks_.end()) {
-        broken(context + "the drain claimed '" + task->id +
-                              "', which was never enqueued");
-        return;
-      }
-      if (!claimed.insert(task->id).second || it->second.task.status != TaskStatus::PENDING) {
-        broken(context + "the drain claimed '" + task->id + "', which is " +
-                              detail::brief(it->second, kBase) + ": a second claim");
-        return;
-      }
-      ExpectedTask after = detail::applied(
-          it->second,
-          CrashOp{.kind = CrashOpKind::dequeue, .id = task->id, .time = kDrainNow, .text = ""});
-      if (!detail::matches(after, task, after.result)) {
-        broken(context + "the drain returned '" + task->id + "' as " +
-                              detail::brief(task, after.result, kBase) + ", expected " +
-                              detail::brief(after, kBase));
-        return;
-      }
-      it->second = std::move(after);
-    }
-    for (const auto& id : ids_) {
-      if (tasks_.at(id).task.status == TaskStatus::PENDING) {
-        broken(context + "task '" + id +
-                              "' is PENDING and due, but the drain never claimed it");
-      }
-    }
-  }
-
- private:
-  // An acknowledged operation that is missing or shows otherwise (CRASH-1, CRASH-3).
-  void lost(std::string violation) {
-    report_.violations.push_back(std::move(violation));
-    report_.acknowledged_lost = true;
-  }
-  // A state the contract never allows, whatever was acknowledged (CRASH-2, CRASH-4).
-  void broken(std::string violation) {
-    report_.violations.push_back(std::move(violation));
-    report_.inconsistent = true;
-  }
-
-  std::map<std::string, ExpectedTask> tasks_;
-  std::vector<std::string> ids_;  // in enqueue order
-  CrashRunReport& report_;
-};
-
 }  // namespace
 
 std::string CrashRunReport::summary() const {
   std::ostringstream out;
-  out << kills << (power_cut ? " power cuts, " : " kills, ") << acknowledged
-      << " acknowledged operations, " << cut_short
+  out << kills << (power_cut ? " power cuts (" : " kills (") << concurrent_kills
+      << " on several threads), " << acknowledged << " acknowledged operations (" << overlapping
+      << " overlapping), " << cut_short
       << " cut short (" << cut_short_visible << " visible), " << tasks << " tasks";
   return out.str();
 }
@@ -401,7 +243,8 @@ std::optional<PowerCut> power_cut_for(const StoreEnvironment& environment,
 CrashRunReport run_crash_cycles(StoreEnvironment& environment, const CrashRunOptions& options) {
   CrashRunReport report;
   report.power_cut = options.power_cut;
-  History history(report);
+  detail::CrashHistory history(report);
+  long line_number = 0;  // report lines of all cycles, numbered from 1
   const auto steady_now = [] { return std::chrono::steady_clock::now(); };
 
   // Opens the store in the parent, runs `check` on it and closes it again before the next
@@ -428,10 +271,22 @@ CrashRunReport run_crash_cycles(StoreEnvironment& environment, const CrashRunOpt
   for (int cycle = 0; cycle < options.kills; ++cycle) {
     std::mt19937_64 rng(options.seed ^ (0x9e3779b97f4a7c15ULL * static_cast<std::uint64_t>(cycle + 1)));
     const KillPlan plan = plan_kill(rng, options);
-    const std::uint64_t child_seed = rng();
+    ChildWorkload workload{.held = {}, .seed = rng(), .cycle = cycle};
+    // One thread in a quarter of the cycles (whose history is the seed's alone), else two
+    // or more contending for the due tasks; the held tasks are dealt out round the threads.
+    const int threads = std::uniform_int_distribution<int>(0, 3)(rng) == 0 || options.max_threads < 2
+                            ? 1
+                            : std::uniform_int_distribution<int>(2, options.max_threads)(rng);
+    workload.held.resize(static_cast<std::size_t>(threads));
+    const std::vector<std::string> holdable = history.holdable();
+    for (std::size_t i = 0; i < holdable.size(); ++i) {
+      workload.held[i % workload.held.size()].push_back(holdable[i]);
+    }
+    if (threads > 1) ++report.concurrent_kills;
     const std::string context = "cycle " + std::to_string(cycle + 1) + " of " +
                                 std::to_string(options.kills) + " (seed " +
-                                std::to_string(options.seed) + ", " +
+                                std::to_string(options.seed) + ", " + std::to_string(threads) +
+                                (threads == 1 ? " thread, " : " threads, ") +
                                 (options.power_cut ? "power cut: " : "") + plan.describe() + "): ";
 
     if (power_cut) power_cut->take_baseline();  // the parent's own writes count as durable
@@ -446,7 +301,7 @@ CrashRunReport run_crash_cycles(StoreEnvironment& environment, const CrashRunOpt
           return 2;
         }
       }
-      return child_loop(environment, pipe.write.get(), history.ids(), child_seed, cycle);
+      return child_loop(environment, pipe.write.get(), workload);
     });
     pipe.write.close();
     LineReader reader(std::move(pipe.read));
@@ -462,8 +317,19 @@ CrashRunReport run_crash_cycles(StoreEnvironment& environment, const CrashRunOpt
       kill_child();
     }
     int acknowledged = 0;
-    std::optional<CrashOp> in_flight;
+    detail::Flights in_flight;
     std::string child_error;
+    // "B 2 mark_done ..." and "A 2 k1": the thread's number and the rest.
+    const auto thread_of = [](std::string_view rest, std::string_view& tail) -> std::optional<int> {
+      const auto space = rest.find(' ');
+      int thread = 0;
+      if (space == std::string_view::npos ||
+          std::from_chars(rest.data(), rest.data() + space, thread).ptr != rest.data() + space) {
+        return std::nullopt;
+      }
+      tail = rest.substr(space + 1);
+      return thread;
+    };
     for (;;) {
       std::string line;
       const auto status = reader.next(line, steady_now() + options.stall_timeout);
@@ -475,17 +341,29 @@ CrashRunReport run_crash_cycles(StoreEnvironment& environment, const CrashRunOpt
         kill_child();
         continue;
       }
+      ++line_number;
+      std::string_view tail;
+      const std::optional<int> thread =
+          line.size() > 2 ? thread_of(std::string_view(line).substr(2), tail) : std::nullopt;
       if (line.starts_with("B ")) {
-        in_flight = detail::decode_op(std::string_view(line).substr(2));
-        if (!in_flight) report.violations.push_back(context + "bad report line '" + line + "'");
-      } else if (line.starts_with("A ") && in_flight) {
+        const std::optional<CrashOp> op = thread ? detail::decode_op(tail) : std::nullopt;
+        if (!op || in_flight.contains(*thread)) {
+          report.violations.push_back(context + "bad report line '" + line + "'");
+        } else {
+          if (!in_flight.empty()) ++report.overlapping;
+          in_flight[*thread] = detail::Flight{.op = *op, .begun = line_number, .applied = false};
+        }
+      } else if (line.starts_with("A ")) {
+        if (!thread || !in_flight.contains(*thread)) {
+          report.violations.push_back(context + "bad report line '" + line + "'");
+          continue;
+        }
         const bool first_finding = report.violations.empty();
-        history.acknowledge(*in_flight, line.substr(2), context);
+        history.acknowledge(*thread, std::string(tail), line_number, in_flight, context);
         // A wrong answer while nothing has crashed yet: not a crash-consistency finding.
         if (first_finding && !any_kill && !report.violations.empty()) {
           report.before_first_kill = true;
         }
-        in_flight.reset();
         ++acknowledged;
       } else if (line.starts_with("E ")) {
         child_error = line.substr(2);
@@ -493,7 +371,8 @@ CrashRunReport run_crash_cycles(StoreEnvironment& environment, const CrashRunOpt
         report.violations.push_back(context + "bad report line '" + line + "'");
       }
       if (killed) continue;
-      const bool target_reached = acknowledged == plan.after_acknowledged;
+      // With several threads, acknowledgements may come before the next begin line.
+      const bool target_reached = acknowledged >= plan.after_acknowledged;
       if (plan.moment == KillPlan::Moment::between_operations && target_reached &&
           (line == "R" || line.starts_with("A "))) {
         kill_child();
@@ -526,12 +405,14 @@ CrashRunReport run_crash_cycles(StoreEnvironment& environment, const CrashRunOpt
     report.acknowledged += acknowledged;
     if (!report.violations.empty()) break;
 
-    if (in_flight) ++report.cut_short;
+    const bool cut_short = std::ranges::any_of(
+        in_flight, [](const auto& entry) { return !entry.second.applied; });
+    if (cut_short) ++report.cut_short;
     // Every other cycle drains; in between, PENDING tasks live through crashes too. The last
     // cycle leaves its PENDING tasks to the final reopen's drain.
     const bool drain = (options.kills - cycle) % 2 == 0;
     with_store(context, [&](BaseStorage& store, boost::asio::io_context& io) {
-      if (history.verify(store, io, in_flight, context) && in_flight) ++report.cut_short_visible;
+      if (history.verify(store, io, in_flight, context) && cut_short) ++report.cut_short_visible;
       if (drain && report.violations.empty()) history.drain(store, io, context + "drain: ");
     });
     if (!report.violations.empty()) break;
@@ -541,7 +422,7 @@ CrashRunReport run_crash_cycles(StoreEnvironment& environment, const CrashRunOpt
   if (report.violations.empty()) {
     const std::string context = "final reopen (seed " + std::to_string(options.seed) + "): ";
     with_store(context, [&](BaseStorage& store, boost::asio::io_context& io) {
-      history.verify(store, io, std::nullopt, context);
+      history.verify(store, io, {}, context);
       if (report.violations.empty()) history.drain(store, io, context + "drain: ");
     });
   }

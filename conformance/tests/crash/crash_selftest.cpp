@@ -4,8 +4,12 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <functional>
+#include <mutex>
+#include <thread>
 
+#include "crash_history.hpp"
 #include "crash_model.hpp"
 #include "selftest_stores.hpp"
 #include "taskstore/conformance/crash_driver.hpp"
@@ -87,12 +91,51 @@ std::string joined(const std::vector<std::string>& lines) {
   return text;
 }
 
+// One thread per child: the broken stores below are not safe to call from several.
 CrashRunOptions quick_run(int kills) {
   CrashRunOptions options;
   options.kills = kills;
   options.seed = 7;
+  options.max_threads = 1;
   return options;
 }
+
+// Breaks DEQ-3 only where threads meet: a dequeue that starts while another is still
+// running hands out the task that one claimed, as a store whose claim reads and writes
+// without a lock would.
+class ClaimSharedByOverlappingDequeues final : public ForwardingStorage {
+ public:
+  using ForwardingStorage::ForwardingStorage;
+
+  Awaitable<std::optional<Task>> dequeue(Timestamp now) override {
+    if (running_.fetch_add(1) > 0) {
+      const std::optional<Task> shared = last_claim();
+      if (shared) {
+        running_.fetch_sub(1);
+        co_return shared;
+      }
+    }
+    std::optional<Task> task = co_await target().dequeue(now);
+    if (task) {
+      const std::lock_guard lock(mutex_);
+      last_ = task;
+    }
+    // Let a dequeue of another thread start while this one still counts as running.
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    running_.fetch_sub(1);
+    co_return task;
+  }
+
+ private:
+  std::optional<Task> last_claim() {
+    const std::lock_guard lock(mutex_);
+    return last_;
+  }
+
+  std::atomic<int> running_{0};
+  std::mutex mutex_;
+  std::optional<Task> last_;
+};
 
 // Checks: CRASH-1
 TEST(CrashDriverSelfTest, StoreThatAcknowledgesBeforeStoring_IsCaught) {
@@ -171,10 +214,102 @@ TEST(CrashDriverSelfTest, ChildThatCannotOpenTheStore_FailsTheRunWithItsError) {
 TEST(CrashDriverSelfTest, HealthyFileStore_KeepsEveryPromise) {
   TempDir dir;
   WrappedEnvironment environment(dir.path(), [](std::shared_ptr<BaseStorage> inner) { return inner; });
-  const CrashRunReport report = run_crash_cycles(environment, quick_run(6));
+  CrashRunOptions options = quick_run(12);
+  options.max_threads = 3;
+  const CrashRunReport report = run_crash_cycles(environment, options);
   EXPECT_TRUE(report.violations.empty()) << joined(report.violations);
-  EXPECT_EQ(report.kills, 6);
+  EXPECT_EQ(report.kills, 12);
   EXPECT_FALSE(report.before_first_kill);
+  // The workload really ran on several threads, its operations overlapping.
+  EXPECT_GT(report.concurrent_kills, 0) << report.summary();
+  EXPECT_GT(report.overlapping, 0) << report.summary();
+}
+
+// Checks: CRASH-2
+TEST(CrashDriverSelfTest, ClaimHandedToTwoThreads_IsCaughtOnlyWhenThreadsRun) {
+  const auto run = [](int max_threads) {
+    TempDir dir;
+    WrappedEnvironment environment(dir.path(), [](std::shared_ptr<BaseStorage> inner) {
+      return std::make_shared<ClaimSharedByOverlappingDequeues>(std::move(inner));
+    });
+    CrashRunOptions options = quick_run(20);
+    options.max_threads = max_threads;
+    options.max_acknowledged_per_kill = 60;
+    return run_crash_cycles(environment, options);
+  };
+  const CrashRunReport one_thread = run(1);
+  EXPECT_TRUE(one_thread.violations.empty())
+      << "one thread never overlaps two dequeues: " << joined(one_thread.violations);
+  const CrashRunReport threads = run(3);
+  ASSERT_FALSE(threads.violations.empty()) << "a claim handed to two threads passed: "
+                                           << threads.summary();
+  EXPECT_NE(joined(threads.violations).find("second claim"), std::string::npos)
+      << joined(threads.violations);
+  EXPECT_TRUE(threads.inconsistent) << joined(threads.violations);
+}
+
+// The parent's bookkeeping of overlapping operations (crash_history.hpp), fed report lines
+// by hand.
+class CrashHistoryTest : public ::testing::Test {
+ protected:
+  CrashHistoryTest() : history_(report_) {}
+
+  void begin(int thread, CrashOp op) {
+    flights_[thread] = detail::Flight{.op = std::move(op), .begun = ++line_, .applied = false};
+  }
+  void ack(int thread, const std::string& claimed = "-") {
+    history_.acknowledge(thread, claimed, ++line_, flights_, "test: ");
+  }
+  static CrashOp enqueue(const std::string& id, int eta_seconds) {
+    return CrashOp{.kind = CrashOpKind::enqueue,
+                   .id = id,
+                   .time = detail::kCrashBase + std::chrono::seconds(eta_seconds),
+                   .text = ""};
+  }
+  static CrashOp dequeue() {
+    return CrashOp{.kind = CrashOpKind::dequeue, .id = "-", .time = detail::kChildNow, .text = ""};
+  }
+
+  CrashRunReport report_;
+  detail::CrashHistory history_;
+  detail::Flights flights_;
+  long line_ = 0;
+};
+
+TEST_F(CrashHistoryTest, AClaimMayReturnBeforeTheEnqueueOfItsTask) {
+  begin(0, enqueue("x", 0));
+  begin(1, dequeue());
+  ack(1, "x");  // the enqueue had taken effect, though it had not returned yet
+  ack(0);
+  EXPECT_TRUE(report_.violations.empty()) << joined(report_.violations);
+  begin(1, dequeue());
+  ack(1, "x");
+  EXPECT_NE(joined(report_.violations).find("second claim"), std::string::npos)
+      << joined(report_.violations);
+}
+
+TEST_F(CrashHistoryTest, AnEmptyClaim_IsExcusedOnlyByAnotherDequeueInFlight) {
+  begin(0, enqueue("x", 0));
+  ack(0);
+  begin(1, dequeue());
+  begin(2, dequeue());
+  ack(2);  // thread 1's dequeue may have taken x
+  EXPECT_TRUE(report_.violations.empty()) << joined(report_.violations);
+  ack(1, "x");
+  begin(0, enqueue("y", 0));
+  ack(0);
+  begin(2, dequeue());
+  ack(2);  // nothing else in flight: y was due all along
+  EXPECT_NE(joined(report_.violations).find("returned nothing, but task 'y'"), std::string::npos)
+      << joined(report_.violations);
+}
+
+TEST_F(CrashHistoryTest, AnEmptyClaim_BeganBeforeTheTaskWasDue_IsAllowed) {
+  begin(1, dequeue());
+  begin(0, enqueue("x", 0));
+  ack(0);
+  ack(1);  // it may have run before the enqueue did
+  EXPECT_TRUE(report_.violations.empty()) << joined(report_.violations);
 }
 
 TEST(CrashModel, OperationLines_RoundTrip) {

@@ -3,10 +3,14 @@
 // CRASH-2), public so a backend author can run it on their own store, in their own tests
 // or tools.
 //
-// Each cycle forks a child that opens the store through the StoreEnvironment and runs a
-// seeded random loop of enqueue, dequeue, mark_running, mark_done, mark_failed (with and
-// without retry) and reschedule. Just before each operation the child writes it to a pipe,
-// and the moment it returns writes its acknowledgement (write(2), no buffering). The parent
+// Each cycle forks a child that opens the store through the StoreEnvironment and runs, on
+// one thread or on several at once, a seeded random loop of enqueue, dequeue, mark_running,
+// mark_done, mark_failed (with and without retry) and reschedule. The threads act as
+// workers would: each changes only tasks it enqueued or claimed and still holds, and every
+// thread's dequeues contend for the due tasks (the rules, and how overlapping operations
+// are ordered, are in conformance/kit/crash_history.hpp). Just before each operation a
+// thread writes it to a pipe, and the moment it returns writes its acknowledgement
+// (write(2), no buffering). The parent
 // SIGKILLs the child after a random number of acknowledgements, between two operations or
 // a random short while into the next one, or now and then before the child has even opened
 // the store. It then reopens the store itself and checks it against the acknowledged
@@ -15,10 +19,12 @@
 //  - every acknowledged enqueue is present, and every task has exactly the status, eta,
 //    attempts, last_error and result (SUCCESS value, or FAILED error) its acknowledged
 //    operations give it, every other field as enqueued;
-//  - the operation in flight at the kill, if any, shows wholly or not at all; only
-//    mark_done and mark_failed(will_retry = false) may show just their new result;
-//  - each acknowledged dequeue claimed a task that was due by the history (a task is never
-//    claimed twice) and came back empty only when none was;
+//  - each operation in flight at the kill shows wholly or not at all; only mark_done and
+//    mark_failed(will_retry = false) may show just their new result, and each dequeue in
+//    flight may have claimed one due task;
+//  - each acknowledged dequeue claimed a task that was due while it ran (a task is never
+//    claimed twice) and came back empty only when every task due all along could have gone
+//    to another dequeue then in flight;
 //  - a drain (dequeue until nothing is due) claims every PENDING task exactly once and
 //    nothing else.
 // The same store is reused by every cycle, so whatever a crash leaves behind (temporary
@@ -41,7 +47,12 @@ namespace taskstore::conformance {
 
 struct CrashRunOptions {
   int kills = 50;          // cycles: children killed and checked
-  std::uint64_t seed = 1;  // decides every operation, argument and kill moment
+  // Decides every operation, argument, thread count and kill moment. A cycle on one thread
+  // replays exactly; on several, each thread's operations replay but their interleaving is
+  // the machine's.
+  std::uint64_t seed = 1;
+  // A quarter of the cycles run on one thread, the others on 2 to this many (1: all on one).
+  int max_threads = 3;
   // A child is killed after 0 to this many acknowledged operations.
   int max_acknowledged_per_kill = 24;
   // The longest a kill may land into the next operation (a random share of it).
@@ -56,6 +67,8 @@ struct CrashRunOptions {
 struct CrashRunReport {
   int kills = 0;         // cycles completed and checked
   int acknowledged = 0;  // operations acknowledged over all cycles
+  int concurrent_kills = 0;  // cycles whose child ran more than one thread
+  int overlapping = 0;   // operations that began while another was in flight
   int cut_short = 0;     // cycles whose kill caught an operation in flight
   int cut_short_visible = 0;  // ... whose effect (whole, or the result alone) was then visible
   std::size_t tasks = 0;      // tasks in the store at the end
@@ -76,8 +89,8 @@ struct CrashRunReport {
   bool inconsistent = false;  // a state never allowed: the store does not open, a task is
                               // claimed twice or lost from the queue (CRASH-2/4)
 
-  // "50 kills, 640 acknowledged operations, 33 cut short (14 visible), 152 tasks" (or
-  // "50 power cuts, ...").
+  // "50 kills (37 on several threads), 640 acknowledged operations (212 overlapping), 33 cut
+  // short (14 visible), 152 tasks" (or "50 power cuts ...").
   std::string summary() const;
 };
 
