@@ -7,6 +7,8 @@
 //   TASKSTORE_FAULT_SCOPE=/abs/dir   only calls on files under it are seen
 //   TASKSTORE_FAULT_TRACE=1          print each counted call (to find which one a case fails)
 //   TASKSTORE_POWER_CUT_SHADOW=/dir  record what a power cut would leave of the scope (below)
+//   TASKSTORE_FAULT_CONTROL=/path    share the control of the process that started this one
+//                                    (set by taskstore_faults_share, not by hand)
 //
 // Kept to plain C and atomics: it runs inside arbitrary programs, before and after their
 // own runtime is up, so it allocates nothing and takes no locks (but the trace's stderr,
@@ -24,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -33,6 +36,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <new>
 
 namespace {
 
@@ -50,18 +54,31 @@ constexpr int kKindCount = 6;
 constexpr int kMaxFds = 1 << 16;
 constexpr std::size_t kMaxScope = 4096;
 
-char g_scope[kMaxScope];
+// What the process that arms faults and the processes that run the store must agree on:
+// the scope, the counts and the armed fault. Each process has its own, until the one that
+// arms faults shares it (taskstore_faults_share): it then lives in a memory file that
+// processes it starts later (an exec driver) map too, named by TASKSTORE_FAULT_CONTROL.
+// Plain atomics, lock-free, so they work across processes in a shared mapping.
+struct Control {
+  char scope[kMaxScope];
+  std::atomic<long> calls[kKindCount];
+  std::atomic<long> counted;  // calls of the armed kinds since arming
+  std::atomic<unsigned> armed_kinds;
+  std::atomic<long> fail_at;  // the call (1-based) to fail; 0 = never
+  std::atomic<int> error;
+  std::atomic<bool> persist;
+  std::atomic<bool> failing;  // a persistent fault has fired and not been cleared
+  std::atomic<long> fired;
+};
+static_assert(std::atomic<long>::is_always_lock_free && std::atomic<int>::is_always_lock_free &&
+              std::atomic<bool>::is_always_lock_free && std::atomic<unsigned>::is_always_lock_free);
+
+Control g_own_control;
+std::atomic<Control*> g_control{&g_own_control};
 std::atomic<int> g_scope_state{0};  // 0 unread, 1 reading, 2 ready
 std::atomic<bool> g_in_scope[kMaxFds];
 
-std::atomic<long> g_calls[kKindCount];
-std::atomic<long> g_counted{0};  // calls of the armed kinds since arming
-std::atomic<unsigned> g_armed_kinds{0};
-std::atomic<long> g_fail_at{0};  // the call (1-based) to fail; 0 = never
-std::atomic<int> g_errno{EIO};
-std::atomic<bool> g_persist{false};
-std::atomic<bool> g_failing{false};  // a persistent fault has fired and not been cleared
-std::atomic<long> g_fired{0};
+Control& control() { return *g_control.load(std::memory_order_relaxed); }
 
 // --- Power-cut recording --------------------------------------------------------------------
 // While recording, the layer keeps in a shadow directory (outside the scope) what a power
@@ -312,6 +329,25 @@ void start_recording_from_environment() {
   }
 }
 
+// In a process started by one that shares its control (taskstore_faults_share): maps that
+// control, so faults armed there fire here. If it is gone, this process keeps its own.
+void attach_shared_control() {
+  const char* path = getenv("TASKSTORE_FAULT_CONTROL");
+  if (path == nullptr || path[0] == '\0' || g_control.load() != &g_own_control) return;
+  const int fd = raw_open(AT_FDCWD, path, O_RDWR);
+  void* map = fd < 0 ? MAP_FAILED
+                     : mmap(nullptr, sizeof(Control), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (fd >= 0) raw_close(fd);
+  if (map == MAP_FAILED) {
+    static const char message[] =
+        "libtaskstore_faults: cannot map TASKSTORE_FAULT_CONTROL; faults armed by the process "
+        "that started this one will not fire here\n";
+    (void)!::syscall(SYS_write, 2, message, sizeof message - 1);
+    return;
+  }
+  g_control.store(static_cast<Control*>(map));
+}
+
 void read_scope_from_environment() {
   int expected = 0;
   if (!g_scope_state.compare_exchange_strong(expected, 1)) {
@@ -319,8 +355,9 @@ void read_scope_from_environment() {
     }
     return;
   }
+  attach_shared_control();
   const char* scope = getenv("TASKSTORE_FAULT_SCOPE");
-  if (scope != nullptr && strlen(scope) < kMaxScope) strcpy(g_scope, scope);
+  if (scope != nullptr && strlen(scope) < kMaxScope) strcpy(control().scope, scope);
   g_scope_state.store(2);
   start_recording_from_environment();
 }
@@ -328,9 +365,10 @@ void read_scope_from_environment() {
 bool path_in_scope(const char* path) {
   if (path == nullptr) return false;
   if (g_scope_state.load() != 2) read_scope_from_environment();
-  const std::size_t n = strlen(g_scope);
-  if (n == 0) return false;
-  return strncmp(path, g_scope, n) == 0 && (path[n] == '\0' || path[n] == '/' || g_scope[n - 1] == '/');
+  const char* scope = control().scope;
+  const std::size_t n = strnlen(scope, kMaxScope);
+  if (n == 0 || n == kMaxScope) return false;
+  return strncmp(path, scope, n) == 0 && (path[n] == '\0' || path[n] == '/' || scope[n - 1] == '/');
 }
 
 bool fd_in_scope(int fd) { return fd >= 0 && fd < kMaxFds && g_in_scope[fd].load(); }
@@ -362,26 +400,26 @@ bool tracing() {
 // Counts a call of `kind` in scope (on `path`, or else on `fd`); true if this call is to
 // fail (errno is set).
 bool should_fail(Kind kind, const char* path = nullptr, int fd = -1) {
-  g_calls[kind_index(kind)].fetch_add(1);
-  if ((g_armed_kinds.load() & kind) == 0) return false;
-  if (g_failing.load()) {
-    errno = g_errno.load();
+  control().calls[kind_index(kind)].fetch_add(1);
+  if ((control().armed_kinds.load() & kind) == 0) return false;
+  if (control().failing.load()) {
+    errno = control().error.load();
     return true;
   }
-  const long n = g_counted.fetch_add(1) + 1;
+  const long n = control().counted.fetch_add(1) + 1;
   if (tracing()) {
     if (path != nullptr) {
       fprintf(stderr, "taskstore-faults: call %ld: %s %s%s\n", n, kind_name(kind), path,
-              n == g_fail_at.load() ? " <- fails" : "");
+              n == control().fail_at.load() ? " <- fails" : "");
     } else {
       fprintf(stderr, "taskstore-faults: call %ld: %s fd %d%s\n", n, kind_name(kind), fd,
-              n == g_fail_at.load() ? " <- fails" : "");
+              n == control().fail_at.load() ? " <- fails" : "");
     }
   }
-  if (n != g_fail_at.load()) return false;
-  g_fired.fetch_add(1);
-  if (g_persist.load()) g_failing.store(true);
-  errno = g_errno.load();
+  if (n != control().fail_at.load()) return false;
+  control().fired.fetch_add(1);
+  if (control().persist.load()) control().failing.store(true);
+  errno = control().error.load();
   return true;
 }
 
@@ -584,32 +622,32 @@ int mkdir(const char* path, mode_t mode) {
 // Sets the scope (an absolute directory); an empty one sees nothing.
 void taskstore_faults_set_scope(const char* directory) {
   read_scope_from_environment();
-  if (strlen(directory) < kMaxScope) strcpy(g_scope, directory);
+  if (strlen(directory) < kMaxScope) strcpy(control().scope, directory);
 }
 
 // From now on, the `nth` (1-based) call of a kind in `kinds` fails with `error`; with
 // `persist`, so does every later one of those kinds until taskstore_faults_clear().
 void taskstore_faults_arm(unsigned kinds, long nth, int error, int persist) {
-  g_armed_kinds.store(0);
-  g_failing.store(false);
-  g_counted.store(0);
-  g_fail_at.store(nth);
-  g_errno.store(error);
-  g_persist.store(persist != 0);
-  g_armed_kinds.store(kinds);
+  control().armed_kinds.store(0);
+  control().failing.store(false);
+  control().counted.store(0);
+  control().fail_at.store(nth);
+  control().error.store(error);
+  control().persist.store(persist != 0);
+  control().armed_kinds.store(kinds);
 }
 
 // No more faults; the counts go on.
 void taskstore_faults_clear(void) {
-  g_armed_kinds.store(0);
-  g_failing.store(false);
+  control().armed_kinds.store(0);
+  control().failing.store(false);
 }
 
 // How many calls of `kinds` in scope the layer has seen since the process started.
 long taskstore_faults_calls(unsigned kinds) {
   long total = 0;
   for (int i = 0; i < kKindCount; ++i) {
-    if ((kinds & (1u << i)) != 0) total += g_calls[i].load();
+    if ((kinds & (1u << i)) != 0) total += control().calls[i].load();
   }
   return total;
 }
@@ -622,7 +660,35 @@ int taskstore_faults_record_power_cut(const char* scope, const char* shadow) {
   return start_recording(shadow) ? 0 : -1;
 }
 
+// Moves this process's control (scope, counts, armed fault) into a memory file, and names
+// it in TASKSTORE_FAULT_CONTROL for the processes this one starts from now on (an exec
+// driver, with the layer preloaded), which map it on their first call in scope: faults
+// armed here then fire there, and their calls count here. Returns 0, or -1 if it can't.
+// Call it before starting them, with no other thread doing I/O.
+int taskstore_faults_share(void) {
+  read_scope_from_environment();
+  if (g_control.load() != &g_own_control) return 0;  // shared, or attached to a sharer's
+  const int fd = static_cast<int>(::syscall(SYS_memfd_create, "taskstore-faults", 0));
+  if (fd < 0) return -1;
+  void* map = ::syscall(SYS_ftruncate, fd, static_cast<long>(sizeof(Control))) != 0
+                  ? MAP_FAILED
+                  : mmap(nullptr, sizeof(Control), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  char path[64];
+  if (map == MAP_FAILED || !format(path, sizeof path, "/proc/%ld/fd/%d", static_cast<long>(getpid()), fd)) {
+    raw_close(fd);
+    return -1;
+  }
+  Control* shared = new (map) Control{};
+  const Control& own = g_own_control;
+  memcpy(shared->scope, own.scope, kMaxScope);
+  for (int i = 0; i < kKindCount; ++i) shared->calls[i].store(own.calls[i].load());
+  shared->fired.store(own.fired.load());
+  g_control.store(shared);
+  // The fd stays open for the life of the process: the path names it.
+  return setenv("TASKSTORE_FAULT_CONTROL", path, 1) == 0 ? 0 : -1;
+}
+
 // How many faults have fired (a persistent fault counts once).
-long taskstore_faults_fired(void) { return g_fired.load(); }
+long taskstore_faults_fired(void) { return control().fired.load(); }
 
 }  // extern "C"

@@ -88,17 +88,18 @@ std::string fault_layer_absence() {
 
 std::string fault_injection_absence(const std::string& backend_name,
                                     const StoreEnvironment& environment, const char* fault,
-                                    bool in_this_process) {
+                                    bool armed_here) {
   const std::string none = std::string("not checked: no ") + fault + " can be brought on";
   if (!environment.files_directory()) {
     return none + " backend '" + backend_name +
            "': it keeps its store where the kit can't see its files (a server in another "
            "process, say)";
   }
-  if (in_this_process && !environment.runs_in_this_process()) {
+  if (armed_here && !environment.shares_fault_layer()) {
     return none + " backend '" + backend_name +
-           "': it runs its store in another process (an exec driver), and the kit arms "
-           "faults only in its own process so far";
+           "': it runs its store in another process that does not share the fault layer's "
+           "control with the kit (an exec driver started before the layer was shared, or "
+           "without it)";
   }
   if (const std::string absent = fault_layer_absence(); !absent.empty()) {
     return none + " without the fault layer: " + absent;
@@ -135,8 +136,9 @@ std::optional<FaultLayer> FaultLayer::loaded() {
   layer.calls_ = find<long (*)(unsigned)>("taskstore_faults_calls");
   layer.fired_ = find<long (*)()>("taskstore_faults_fired");
   layer.record_power_cut_ = find<int (*)(const char*, const char*)>("taskstore_faults_record_power_cut");
+  layer.share_ = find<int (*)()>("taskstore_faults_share");
   if (!layer.set_scope_ || !layer.arm_ || !layer.clear_ || !layer.calls_ || !layer.fired_ ||
-      !layer.record_power_cut_) {
+      !layer.record_power_cut_ || !layer.share_) {
     return std::nullopt;
   }
   return layer;
@@ -153,6 +155,8 @@ void FaultLayer::clear() const { clear_(); }
 long FaultLayer::calls(unsigned kinds) const { return calls_(kinds); }
 
 long FaultLayer::fired() const { return fired_(); }
+
+bool FaultLayer::share_with_processes_started_later() const { return share_() == 0; }
 
 void FaultLayer::record_power_cut(const std::string& scope, const std::string& shadow) const {
   if (record_power_cut_(scope.c_str(), shadow.c_str()) != 0) {

@@ -216,7 +216,13 @@ class Sweep {
       for (const auto& line : out.log) log += "\n  " + line;
       report_.unusable.push_back("the workload fails with no fault armed:" + log);
     }
-    if (calls <= 3) {
+    if (calls == 0 && !environment->runs_in_this_process()) {
+      report_.unreachable =
+          "not checked: the fault layer saw none of the system calls of the process that runs "
+          "the store under " + environment->location() +
+          " (a program that does not load LD_PRELOAD libraries, a static binary or raw system "
+          "calls escape it)";
+    } else if (calls <= 3) {
       report_.unusable.push_back("the fault layer saw " + std::to_string(calls) +
                                  " calls of the store's I/O under " + environment->location() +
                                  ": is every file of the store under files_directory(), "
@@ -305,7 +311,7 @@ IoErrorSweepReport run_io_error_sweep(const Backend& backend, const IoErrorSweep
   } scope_cleared{*layer};
   Sweep sweep(backend, *layer, report);
   report.calls = sweep.count_calls();
-  if (!report.unusable.empty()) return report;
+  if (!report.unusable.empty() || !report.unreachable.empty()) return report;
   for (long nth = 1; nth <= report.calls; ++nth) {
     for (const int error : options.errors) {
       for (const bool persist : {false, true}) sweep.run_case({nth, error, persist});

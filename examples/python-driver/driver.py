@@ -351,6 +351,30 @@ class Store:
         holder.execute("ROLLBACK")
         return None
 
+    # After these, this thread's connection is not used again: an open that failed (an I/O
+    # error, say) leaves SQLite reading the file read-only (SQLITE_READONLY from then on)
+    # or not at all. The next request opens a new one (IOERR-2). Not after other I/O errors:
+    # closing what may be the store's last connection makes the next one rebuild the WAL
+    # index from the WAL file, where a commit whose sync failed still lies whole, and a
+    # claim reported failed would come back (IOERR-1).
+    RECONNECT_AFTER = {8, 14}  # SQLITE_READONLY, SQLITE_CANTOPEN
+
+    def after_error(self, error):
+        code = getattr(error, "sqlite_errorcode", None)
+        if code is None or (code & 0xFF) not in self.RECONNECT_AFTER:
+            return
+        db = getattr(self._local, "db", None)
+        if db is None:
+            return
+        self._local.db = None
+        with self._connections_lock:
+            if db in self._connections:
+                self._connections.remove(db)
+        try:
+            db.close()
+        except sqlite3.Error:
+            pass
+
     def close(self):
         with self._connections_lock:
             for db in self._connections:
@@ -659,6 +683,7 @@ class Driver:
                     request.get("store"), int) else None
             if store is not None:
                 where = " (store %s)" % store.directory
+                store.after_error(e)
             return {"id": rid, "ok": False,
                     "error": {"type": "storage",
                               "message": "%s: SQLite error%s: %s" % (request.get("op"), where, e)}}

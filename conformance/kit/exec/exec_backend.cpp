@@ -5,6 +5,7 @@
 // written inside a co_await expression twice.
 
 #include "taskstore/conformance/exec_backend.hpp"
+#include "taskstore/conformance/fault_layer.hpp"
 
 #include <unistd.h>
 
@@ -66,6 +67,8 @@ class ExecShared {
   const fs::path& parent() const { return parent_; }
   const Handshake& handshake() const { return handshake_; }
   void set_handshake(Handshake handshake) { handshake_ = std::move(handshake); }
+  bool fault_layer_shared() const { return fault_layer_shared_; }
+  void set_fault_layer_shared(bool shared) { fault_layer_shared_ = shared; }
 
   // This process's connection; a forked child makes its own on first use (and never
   // touches the one it inherited: its thread and its driver belong to the parent).
@@ -87,6 +90,7 @@ class ExecShared {
   fs::path parent_;
   const pid_t creator_ = ::getpid();
   Handshake handshake_;
+  bool fault_layer_shared_ = false;  // every driver starts with the kit's fault control
   std::mutex mutex_;
   std::shared_ptr<Connection> connection_;
 };
@@ -338,6 +342,7 @@ class ExecEnvironment final : public StoreEnvironment {
   // The driver keeps its store under the directory it is given (protocol.md).
   std::optional<fs::path> files_directory() const override { return directory_; }
   bool runs_in_this_process() const override { return false; }
+  bool shares_fault_layer() const override { return shared_->fault_layer_shared(); }
 
   std::unique_ptr<HeldLock> hold_write_lock() override {
     const Handshake& handshake = shared_->handshake();
@@ -430,6 +435,11 @@ Backend exec_backend(std::string command, ExecOptions options) {
   }
   const std::chrono::milliseconds timeout = exec_timeout(options);
   auto shared = std::make_shared<ExecShared>(std::move(command), timeout, options.store_parent);
+  // Before the driver starts, so that the I/O-error sweep's faults, armed in this process,
+  // fire in the driver (which inherits the layer through LD_PRELOAD).
+  if (const auto layer = FaultLayer::loaded()) {
+    shared->set_fault_layer_shared(layer->share_with_processes_started_later());
+  }
   shared->set_handshake(shared->connection()->handshake());
   const Handshake& handshake = shared->handshake();
   return Backend{

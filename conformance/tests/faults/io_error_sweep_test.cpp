@@ -11,6 +11,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <cerrno>
+#include <cstdlib>
 #include <functional>
 #include <iostream>
 #include <map>
@@ -44,6 +45,25 @@ const FaultLayer& layer() {
 }
 
 int open_file(const fs::path& path) { return ::open(path.c_str(), O_RDWR | O_CREAT, 0644); }
+
+// An exec driver runs the store in a process of its own: faults armed here must fire
+// there, and its calls count here (taskstore_faults_share). The shell stands in for it.
+TEST(FaultLayer, SharedControl_ReachesAProcessStartedLater) {
+  ASSERT_TRUE(layer().share_with_processes_started_later());
+  TemporaryDirectory dir("faults");
+  layer().set_scope(dir.path().string());
+  const std::string create = "/bin/sh -c ': > \"" + (dir.path() / "f").string() + "\"'";
+  const long before = layer().calls(kFaultOpen);
+  ASSERT_EQ(std::system(create.c_str()), 0);
+  EXPECT_GT(layer().calls(kFaultOpen), before) << "the child's open was not counted here";
+  const long fired = layer().fired();
+  layer().arm(kFaultOpen, 1, EIO, true);
+  EXPECT_NE(std::system(create.c_str()), 0) << "a fault armed here did not fire in the child";
+  layer().clear();
+  EXPECT_GT(layer().fired(), fired);
+  EXPECT_EQ(std::system(create.c_str()), 0) << "the fault outlived clear()";
+  layer().set_scope("");
+}
 
 TEST(FaultLayer, FailsTheNthCallInScopeOnce) {
   TemporaryDirectory dir("faults");

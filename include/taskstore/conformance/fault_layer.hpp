@@ -49,11 +49,11 @@ class StoreEnvironment;
 // Why no `fault` ("power cut", "I/O error") can be brought on the store of
 // `environment` (of backend `backend_name`) here, as the whole "not checked: ..." reason
 // of a SKIP; empty if it can. The kit must see the store's files (files_directory()),
-// the layer must be loaded, and with `in_this_process` the store must run in this process
-// (faults are armed in this process's layer).
+// the layer must be loaded, and with `armed_here` faults armed in this process's layer
+// must reach the process that runs the store (StoreEnvironment::shares_fault_layer()).
 std::string fault_injection_absence(const std::string& backend_name,
                                     const StoreEnvironment& environment, const char* fault,
-                                    bool in_this_process);
+                                    bool armed_here);
 
 class FaultLayer {
  public:
@@ -69,6 +69,10 @@ class FaultLayer {
   long calls(unsigned kinds) const;
   // Faults fired so far.
   long fired() const;
+  // Shares this process's scope, counts and armed fault with the processes it starts from
+  // now on (an exec driver, which inherits LD_PRELOAD): faults armed here then fire in
+  // them, and their calls count in calls(). False if the layer could not share.
+  bool share_with_processes_started_later() const;
   // From now on, records what a power cut would leave of `scope` into `shadow` (see
   // PowerCut in taskstore/conformance/power_cut.hpp, which sets both up). Throws
   // std::runtime_error if the shadow can't be used.
@@ -82,6 +86,7 @@ class FaultLayer {
   long (*calls_)(unsigned) = nullptr;
   long (*fired_)() = nullptr;
   int (*record_power_cut_)(const char*, const char*) = nullptr;
+  int (*share_)() = nullptr;
 };
 
 }  // namespace taskstore::conformance

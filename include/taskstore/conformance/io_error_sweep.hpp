@@ -3,7 +3,8 @@
 // backend author can run it on their own store. Needs the fault layer in this process
 // (FaultLayer::loaded(); the test programs load it themselves) and a backend whose
 // environments name the directory of their files (StoreEnvironment::files_directory())
-// and run the store in this process.
+// and run the store where faults armed here fire (StoreEnvironment::shares_fault_layer():
+// this process, or an exec driver started after the layer's control was shared).
 //
 // A dry run of a fixed mixed workload (enqueues, claims, mark_done, mark_failed with and
 // without retry, mark_running, reschedule, purge_results) on a new store counts the calls
@@ -40,6 +41,9 @@ struct IoErrorSweepReport {
   // The sweep could not run as meant (the workload fails without a fault, or the layer
   // sees almost no I/O of the store): a finding of both requirements.
   std::vector<std::string> unusable;
+  // Set when the store runs in another process and the layer saw none of its calls there:
+  // the faults can't reach it, so neither requirement was checked (the reason, for a SKIP).
+  std::string unreachable;
 
   // "91 calls x 2 errnos x once/persisting: 364 cases, 362 fired a fault".
   std::string summary() const;

@@ -65,9 +65,14 @@ class StoreEnvironment {
   // process), and those tests SKIP saying so.
   virtual std::optional<std::filesystem::path> files_directory() const { return std::nullopt; }
 
-  // Whether open() runs the store in this process, where the kit can make its system calls
-  // fail (IOERR-1, IOERR-2). False for an exec driver, whose store runs in the driver.
+  // Whether open() runs the store in this process. False for an exec driver, whose store
+  // runs in the driver.
   virtual bool runs_in_this_process() const { return true; }
+
+  // Whether faults armed in this process's fault layer fire where the store runs: here, or
+  // in a process started with the layer's control shared (an exec driver; see
+  // FaultLayer::share_with_processes_started_later). The I/O-error sweep needs it.
+  virtual bool shares_fault_layer() const { return runs_in_this_process(); }
 
   // Like open(), but the instance stamps updated_at and finished_at from `clock` wherever
   // an operation has no `now` argument, so a test that owns the clock (the property
