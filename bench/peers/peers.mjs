@@ -127,7 +127,13 @@ async function pgboss(config) {
   }
   await finished;
   // Handled is not done: wait until pg-boss has marked every job completed.
-  while ((await boss.getQueueStats?.("bench"))?.activeCount > 0) await sleep(2);
+  const { default: pg } = await import("pg");
+  const client = new pg.Client(config);
+  await client.connect();
+  const left = async () => (await client.query(
+    "SELECT count(*)::int AS n FROM taskstore_peer_pgboss.job WHERE name = 'bench' AND state <> 'completed'")).rows[0].n;
+  while ((await left()) > 0) await sleep(2);
+  await client.end();
   const seconds = (performance.now() - start) / 1000;
   await boss.stop({ graceful: true, wait: true });
   record("pgboss", workers, seconds, ledger.verdict(tasks));
