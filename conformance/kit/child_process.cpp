@@ -248,4 +248,38 @@ void close_all(std::vector<Fd*> fds) {
   for (Fd* fd : fds) fd->close();
 }
 
+namespace {
+
+// Whether a process other than this one has a file under `prefix` (a directory path
+// ending in '/') open. Processes that vanish or can't be read meanwhile are passed over.
+bool another_process_holds(const std::string& prefix) {
+  const std::string self = std::to_string(::getpid());
+  std::error_code error;
+  for (const auto& process : std::filesystem::directory_iterator("/proc", error)) {
+    const std::string pid = process.path().filename().string();
+    if (pid == self || pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::error_code ignored;
+    for (const auto& fd : std::filesystem::directory_iterator(process.path() / "fd", ignored)) {
+      std::error_code unreadable;
+      const std::string target = std::filesystem::read_symlink(fd.path(), unreadable).string();
+      if (!unreadable && (target + "/").starts_with(prefix)) return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+bool wait_until_no_process_holds(const std::filesystem::path& directory, SteadyTime deadline) {
+  std::error_code error;
+  std::filesystem::path canonical = std::filesystem::weakly_canonical(directory, error);
+  if (error) canonical = directory;
+  const std::string prefix = canonical.string() + "/";
+  while (another_process_holds(prefix)) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
+}
+
 }  // namespace taskstore::conformance::detail

@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <filesystem>
 #include <functional>
 #include <optional>
 #include <string>
@@ -142,5 +143,11 @@ std::string describe_wait_status(int status);
 
 // Closes every descriptor in `fds` (in a child, the pipe ends it does not use).
 void close_all(std::vector<Fd*> fds);
+
+// Waits until no other process has a file under `directory` open (read from /proc), or the
+// deadline passes (false). A killed child's exec driver dies by its death signal, a moment
+// after the child: until it has, a commit it was making may still land, or lie in a WAL
+// where the next reader's recovery finds it, so its store must not be read before.
+bool wait_until_no_process_holds(const std::filesystem::path& directory, SteadyTime deadline);
 
 }  // namespace taskstore::conformance::detail

@@ -116,6 +116,9 @@ std::string run_operation(BaseStorage& store, boost::asio::io_context& io, const
 // What a child runs: its threads, each with the tasks it may change (crash_history.hpp).
 struct ChildWorkload {
   std::vector<std::vector<std::string>> held;  // one list per thread
+  // One thread, which holds every task and never lets go: it changes due tasks too
+  // (mark_done on one, a reschedule to later), which threads would race dequeues for.
+  bool holds_all = false;
   std::uint64_t seed = 0;
   int cycle = 0;
 };
@@ -125,7 +128,8 @@ struct ChildWorkload {
 // or claimed, and lets go of one when it makes it due (then any thread's dequeue may take
 // it). Throws what the store throws.
 void worker_loop(BaseStorage& store, int report_fd, std::vector<std::string> held,
-                 std::uint64_t seed, int thread, int cycle, const std::atomic<bool>& stop) {
+                 bool holds_all, std::uint64_t seed, int thread, int cycle,
+                 const std::atomic<bool>& stop) {
   std::mt19937_64 rng(seed);
   boost::asio::io_context io;
   const std::string prefix = " " + std::to_string(thread) + " ";
@@ -136,6 +140,10 @@ void worker_loop(BaseStorage& store, int report_fd, std::vector<std::string> hel
     const std::string claimed = run_operation(store, io, op);
     if (!write_line(report_fd, "A" + prefix + claimed)) throw std::runtime_error("the report pipe closed");
     const bool now_due = op.time <= kChildNow;
+    if (holds_all) {
+      if (op.kind == CrashOpKind::enqueue) held.push_back(op.id);
+      continue;
+    }
     if (op.kind == CrashOpKind::enqueue && !now_due) held.push_back(op.id);
     if (op.kind == CrashOpKind::dequeue && claimed != "-") held.push_back(claimed);
     if (op.kind == CrashOpKind::reschedule && now_due) std::erase(held, op.id);
@@ -149,34 +157,32 @@ int child_loop(StoreEnvironment& environment, int report_fd, const ChildWorkload
   ::signal(SIGPIPE, SIG_IGN);
   std::atomic<bool> stop{false};
   std::mutex error_mutex;
-  std::string error;
+  // The first failure is reported at once: another thread may be blocked in the store.
+  const auto fail = [&](const std::string& error) {
+    const std::lock_guard lock(error_mutex);
+    if (!stop.exchange(true)) write_line(report_fd, "E " + one_line(error));
+  };
   try {
     const std::shared_ptr<BaseStorage> store = environment.open();
     if (!write_line(report_fd, "R")) return 3;
-    std::vector<std::thread> threads;
+    std::vector<std::jthread> threads;
     for (std::size_t t = 0; t < workload.held.size(); ++t) {
       threads.emplace_back([&, t] {
         try {
-          worker_loop(*store, report_fd, workload.held[t], workload.seed + t,
+          worker_loop(*store, report_fd, workload.held[t], workload.holds_all, workload.seed + t,
                       static_cast<int>(t), workload.cycle, stop);
         } catch (const std::exception& e) {
-          const std::lock_guard lock(error_mutex);
-          if (error.empty()) error = one_line(e.what());
-          stop = true;
+          fail(e.what());
         } catch (...) {
-          const std::lock_guard lock(error_mutex);
-          if (error.empty()) error = "an exception that is not a std::exception";
-          stop = true;
+          fail("an exception that is not a std::exception");
         }
       });
     }
-    for (auto& thread : threads) thread.join();
   } catch (const std::exception& e) {
-    error = one_line(e.what());
+    fail(e.what());
   } catch (...) {
-    error = "an exception that is not a std::exception";
+    fail("an exception that is not a std::exception");
   }
-  write_line(report_fd, "E " + error);
   return 2;
 }
 
@@ -278,7 +284,9 @@ CrashRunReport run_crash_cycles(StoreEnvironment& environment, const CrashRunOpt
                             ? 1
                             : std::uniform_int_distribution<int>(2, options.max_threads)(rng);
     workload.held.resize(static_cast<std::size_t>(threads));
-    const std::vector<std::string> holdable = history.holdable();
+    workload.holds_all = threads == 1;
+    const std::vector<std::string> holdable =
+        workload.holds_all ? history.all_ids() : history.holdable();
     for (std::size_t i = 0; i < holdable.size(); ++i) {
       workload.held[i % workload.held.size()].push_back(holdable[i]);
     }
@@ -388,6 +396,14 @@ CrashRunReport run_crash_cycles(StoreEnvironment& environment, const CrashRunOpt
           context + "the child was not killed: it " +
           (status ? detail::describe_wait_status(*status) : std::string("did not end")) +
           (child_error.empty() ? "" : ": " + child_error));
+    }
+    // A store in another process (an exec driver) dies a moment after the child.
+    if (const auto directory = environment.files_directory();
+        directory && !environment.runs_in_this_process() && report.violations.empty() &&
+        !detail::wait_until_no_process_holds(*directory, steady_now() + options.stall_timeout)) {
+      report.violations.push_back(context + "a process still had the store's files open " +
+                                  std::to_string(options.stall_timeout.count()) +
+                                  " s after the child was killed");
     }
     if (power_cut && report.violations.empty()) {
       if (!power_cut->wait_for_recorders(steady_now() + options.stall_timeout)) {

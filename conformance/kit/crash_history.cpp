@@ -53,6 +53,7 @@ void CrashHistory::acknowledge(int thread, const std::string& claimed, long line
     } else {
       claim(claimed, op, line, flights, context);
     }
+    settle_excuses(thread, claimed, context);
     return;
   }
   if (op.kind != CrashOpKind::enqueue && !tasks_.contains(op.id)) {
@@ -103,10 +104,13 @@ void CrashHistory::claim(const std::string& id, const CrashOp& dequeue, long lin
 void CrashHistory::check_empty_claim(const Flight& flight, const Flights& flights,
                                      const std::string& context) {
   // Another thread's dequeue still in flight may have taken, while this one ran, a task
-  // the history still shows as due: one task each.
+  // the history still shows as due: one task each, checked when they return.
   std::size_t others = 0;
+  Excuse excuse;
   for (const auto& [thread, other] : flights) {
-    if (other.op.kind == CrashOpKind::dequeue) ++others;
+    if (other.op.kind != CrashOpKind::dequeue) continue;
+    ++others;
+    excuse.dequeues.insert(thread);
   }
   std::vector<std::string> due_all_along;
   for (const auto& id : ids_) {
@@ -116,7 +120,13 @@ void CrashHistory::check_empty_claim(const Flight& flight, const Flights& flight
       due_all_along.push_back(id);
     }
   }
-  if (due_all_along.size() <= others) return;
+  if (due_all_along.size() <= others) {
+    if (!due_all_along.empty()) {
+      excuse.due.insert(due_all_along.begin(), due_all_along.end());
+      excuses_.push_back(std::move(excuse));
+    }
+    return;
+  }
   const std::string& id = due_all_along.front();
   broken(context + "an acknowledged dequeue returned nothing, but task '" + id +
          "' is due by the acknowledged history (" + brief(tasks_.at(id), kCrashBase) + ")" +
@@ -124,6 +134,28 @@ void CrashHistory::check_empty_claim(const Flight& flight, const Flights& flight
                       : ", as are " + std::to_string(due_all_along.size() - 1) +
                             " more, with only " + std::to_string(others) +
                             " other dequeues in flight to take them"));
+}
+
+void CrashHistory::settle_excuses(int thread, const std::string& claimed,
+                                  const std::string& context) {
+  for (auto it = excuses_.begin(); it != excuses_.end();) {
+    if (it->dequeues.erase(thread) == 0) {
+      ++it;
+      continue;
+    }
+    it->due.erase(claimed);
+    if (!it->dequeues.empty()) {
+      ++it;
+      continue;
+    }
+    if (!it->due.empty()) {
+      const std::string& id = *it->due.begin();
+      broken(context + "an acknowledged dequeue returned nothing while task '" + id +
+             "' was due by the acknowledged history, and none of the dequeues then in flight "
+             "claimed it");
+    }
+    it = excuses_.erase(it);
+  }
 }
 
 bool CrashHistory::verify(BaseStorage& store, boost::asio::io_context& io, const Flights& flights,
@@ -218,7 +250,9 @@ bool CrashHistory::verify(BaseStorage& store, boost::asio::io_context& io, const
       lost(std::move(violation));
     }
   }
-  // The drain of the next reopen, and empty claims from now on, count every task due.
+  // The drain of the next reopen, and empty claims from now on, count every task due. The
+  // dequeues that excused an empty one may have been cut short: nothing to settle.
+  excuses_.clear();
   due_since_.clear();
   for (const auto& id : ids_) {
     if (is_due(tasks_.at(id), kChildNow)) due_since_[id] = 0;

@@ -15,6 +15,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -48,11 +49,14 @@ class CrashHistory {
   // The tasks a child's threads may change: all but those PENDING and due at kChildNow,
   // which belong to whichever thread's dequeue claims them.
   std::vector<std::string> holdable() const;
+  // Every task, in enqueue order: what a child on one thread holds.
+  const std::vector<std::string>& all_ids() const { return ids_; }
 
   // Takes `thread`'s operation, acknowledged at report line `line` with `claimed` (a
   // dequeue's claimed id, or "-"), into the history, and removes it from `flights`. A
   // dequeue must have claimed a task that was due while it ran, and may come back empty
-  // only if every task due when it began could have gone to another dequeue in flight.
+  // only if every task due when it began could have gone to another dequeue in flight,
+  // and did: once those have all returned, each such task must be one they claimed.
   void acknowledge(int thread, const std::string& claimed, long line, Flights& flights,
                    const std::string& context);
 
@@ -74,6 +78,7 @@ class CrashHistory {
   void claim(const std::string& id, const CrashOp& dequeue, long line, Flights& flights,
              const std::string& context);
   void check_empty_claim(const Flight& flight, const Flights& flights, const std::string& context);
+  void settle_excuses(int thread, const std::string& claimed, const std::string& context);
 
   // An acknowledged operation that is missing or shows otherwise (CRASH-1, CRASH-3).
   void lost(std::string violation);
@@ -83,6 +88,13 @@ class CrashHistory {
   std::map<std::string, ExpectedTask> tasks_;
   std::map<std::string, long> due_since_;  // the report line after which a task was due
   std::vector<std::string> ids_;           // in enqueue order
+  // An empty dequeue excused by other dequeues in flight: the tasks due all along, which
+  // those (by thread) must claim between them. Dropped at a kill.
+  struct Excuse {
+    std::set<std::string> due;
+    std::set<int> dequeues;
+  };
+  std::vector<Excuse> excuses_;
   CrashRunReport& report_;
 };
 

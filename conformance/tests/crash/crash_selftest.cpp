@@ -304,6 +304,21 @@ TEST_F(CrashHistoryTest, AnEmptyClaim_IsExcusedOnlyByAnotherDequeueInFlight) {
       << joined(report_.violations);
 }
 
+TEST_F(CrashHistoryTest, AnEmptyClaim_ExcusedByADequeueThatTookAnotherTask_IsCaught) {
+  begin(0, enqueue("x", 0));
+  ack(0);
+  begin(1, dequeue());
+  begin(2, dequeue());
+  ack(1);  // excused for now: thread 2's dequeue may take x
+  EXPECT_TRUE(report_.violations.empty()) << joined(report_.violations);
+  begin(0, enqueue("z", 0));
+  ack(0);
+  ack(2, "z");  // it did not: x was due all along
+  EXPECT_NE(joined(report_.violations).find("returned nothing while task 'x' was due"),
+            std::string::npos)
+      << joined(report_.violations);
+}
+
 TEST_F(CrashHistoryTest, AnEmptyClaim_BeganBeforeTheTaskWasDue_IsAllowed) {
   begin(1, dequeue());
   begin(0, enqueue("x", 0));
