@@ -32,13 +32,14 @@ std::vector<std::string> CrashHistory::holdable() const {
   return ids;
 }
 
+ExpectedTask CrashHistory::state_after(const CrashOp& op) const {
+  if (op.kind == CrashOpKind::enqueue) return ExpectedTask{.task = crash_task(op.id, op.time, kCrashBase)};
+  return applied(tasks_.at(op.id), op);
+}
+
 void CrashHistory::apply(const CrashOp& op, long line) {
-  if (op.kind == CrashOpKind::enqueue) {
-    tasks_[op.id] = ExpectedTask{.task = crash_task(op.id, op.time, kCrashBase)};
-    ids_.push_back(op.id);
-  } else {
-    tasks_[op.id] = applied(tasks_.at(op.id), op);
-  }
+  if (op.kind == CrashOpKind::enqueue) ids_.push_back(op.id);
+  tasks_[op.id] = state_after(op);
   if (is_due(tasks_.at(op.id), kChildNow)) due_since_[op.id] = line;
 }
 
@@ -75,13 +76,9 @@ void CrashHistory::claim(const std::string& id, const CrashOp& dequeue, long lin
     for (auto& [other, flight] : flights) {
       const CrashOp& op = flight.op;
       if (flight.applied || op.id != id) continue;
-      std::optional<ExpectedTask> after;
-      if (op.kind == CrashOpKind::enqueue && !tasks_.contains(id)) {
-        after = ExpectedTask{.task = crash_task(id, op.time, kCrashBase)};
-      } else if (op.kind == CrashOpKind::reschedule && tasks_.contains(id)) {
-        after = applied(tasks_.at(id), op);
-      }
-      if (after && is_due(*after, dequeue.time)) {
+      const bool makes_due = op.kind == CrashOpKind::enqueue ? !tasks_.contains(id)
+                             : op.kind == CrashOpKind::reschedule && tasks_.contains(id);
+      if (makes_due && is_due(state_after(op), dequeue.time)) {
         apply(op, line);
         flight.applied = true;
         break;
@@ -105,13 +102,11 @@ void CrashHistory::check_empty_claim(const Flight& flight, const Flights& flight
                                      const std::string& context) {
   // Another thread's dequeue still in flight may have taken, while this one ran, a task
   // the history still shows as due: one task each, checked when they return.
-  std::size_t others = 0;
   Excuse excuse;
   for (const auto& [thread, other] : flights) {
-    if (other.op.kind != CrashOpKind::dequeue) continue;
-    ++others;
-    excuse.dequeues.insert(thread);
+    if (other.op.kind == CrashOpKind::dequeue) excuse.dequeues.insert(thread);
   }
+  const std::size_t others = excuse.dequeues.size();
   std::vector<std::string> due_all_along;
   for (const auto& id : ids_) {
     const auto since = due_since_.find(id);
@@ -204,14 +199,14 @@ bool CrashHistory::verify(BaseStorage& store, boost::asio::io_context& io, const
         if (auto partial = result_only(known->second, *in_flight)) states.push_back(*partial);
       }
     } else {
-      states.push_back(ExpectedTask{.task = crash_task(id, in_flight->time, kCrashBase)});
+      states.push_back(state_after(*in_flight));  // the enqueue cut short, shown
     }
-    const bool untouched_allowed = known != tasks_.end();
     std::optional<std::size_t> match;
     for (std::size_t i = 0; i < states.size() && !match; ++i) {
       if (matches(states[i], task, result)) match = i;
     }
-    if (match && (*match > 0 || !untouched_allowed)) visible = true;
+    // Any state but the untouched one shows an operation in flight.
+    if (match && (*match > 0 || known == tasks_.end())) visible = true;
     if (!match && claims < dequeues) {
       for (const auto& state : states) {
         if (is_due(state, kChildNow) &&

@@ -73,6 +73,8 @@ class CrashHistory {
   void drain(BaseStorage& store, boost::asio::io_context& io, const std::string& context);
 
  private:
+  // What a task is after `op` (an enqueue: the task as enqueued).
+  ExpectedTask state_after(const CrashOp& op) const;
   void apply(const CrashOp& op, long line);
   // `flights` holds the other threads' operations in flight.
   void claim(const std::string& id, const CrashOp& dequeue, long line, Flights& flights,
