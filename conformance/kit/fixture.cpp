@@ -300,6 +300,7 @@ const char* capability_meaning(std::string_view flag) {
     return "several calls in flight at once in one process really overlap; an exec driver "
            "without 'concurrent' answers one request at a time";
   }
+  if (flag == "batch_claims") return "dequeue_batch claims many tasks in one atomic step";
   return "see Capabilities in taskstore/conformance/registry.hpp";
 }
 

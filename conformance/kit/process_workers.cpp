@@ -101,8 +101,9 @@ int run_child(const std::vector<Fd*>& all, const std::vector<const Fd*>& keep, i
   return 2;
 }
 
+// `batch` > 0: claims in batches of up to `batch` through dequeue_batch.
 void claim_until_done(StoreEnvironment& environment, int start_fd, int wake_fd, int report_fd,
-                      Timestamp now, SteadyTime deadline) {
+                      Timestamp now, std::size_t batch, SteadyTime deadline) {
   const std::shared_ptr<BaseStorage> store = environment.open();
   boost::asio::io_context io;
   wait_for_start(start_fd, deadline);
@@ -115,13 +116,18 @@ void claim_until_done(StoreEnvironment& environment, int start_fd, int wake_fd, 
     // An empty dequeue ends the worker only if it began after the enqueuer was done: then
     // every task was in the store before it looked, so each is claimed by someone.
     const bool finished = enqueuer_done;
-    const auto task = sync_wait(io, store->dequeue(now));
-    if (task) {
-      if (!write_line(report_fd, std::string(kClaimed) + task->id)) {
+    std::vector<Task> claimed;
+    if (batch > 0) {
+      claimed = sync_wait(io, store->dequeue_batch(now, batch));
+    } else if (auto task = sync_wait(io, store->dequeue(now))) {
+      claimed.push_back(std::move(*task));
+    }
+    for (const Task& task : claimed) {
+      if (!write_line(report_fd, std::string(kClaimed) + task.id)) {
         throw std::runtime_error("the parent stopped reading claims");
       }
-      continue;
     }
+    if (!claimed.empty()) continue;
     if (finished) break;
     // Nothing due yet: wait for the enqueuer's next task (a byte) or its end (EOF).
     switch (wait_on_pipe(wake_fd, deadline)) {
@@ -214,8 +220,10 @@ ClaimRaceReport run_claim_race(StoreEnvironment& environment, const ClaimRaceOpt
     if (with_enqueuer) keep.push_back(&wake[w].read);
     children.push_back(ChildProcess::fork([&, w, wake_fd, keep] {
       return run_child(all, keep, reports[w].write.get(), [&] {
+        // Odd workers claim in batches, if asked to: batches then race single claims.
+        const std::size_t batch = w % 2 == 1 ? options.batch : 0;
         claim_until_done(environment, start.read.get(), wake_fd, reports[w].write.get(),
-                         options.now, deadline);
+                         options.now, batch, deadline);
       });
     }));
   }

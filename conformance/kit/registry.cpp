@@ -35,6 +35,7 @@ std::string describe_capabilities(const Capabilities& capabilities) {
   add(capabilities.persistent, "persistent");
   add(capabilities.multi_process, "multi_process");
   add(capabilities.concurrent_calls, "concurrent_calls");
+  add(capabilities.batch_claims, "batch_claims");
   add(capabilities.persistent && !capabilities.survives_power_loss,
       "survives a process crash only, not a power loss");
   if (flags.empty()) flags = "no optional capability";

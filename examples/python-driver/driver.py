@@ -38,6 +38,8 @@ THREADS = 32
 
 MAX_ID_BYTES = 100
 INT32_MAX = 2**31 - 1
+# The largest batch dequeue_batch takes (BAT-3), as BaseStorage::kMaxBatchClaim.
+MAX_BATCH_CLAIM = 10000
 STATUSES = ("PENDING", "RUNNING", "SUCCESS", "FAILED", "RETRYING")
 BACKOFFS = ("fixed", "exponential")
 # How long one transaction waits for another process's write lock, in seconds. Below the
@@ -453,29 +455,41 @@ class Store:
         return text_out(task["id"])
 
     def dequeue(self, now):
+        claimed = self._claim(now, 1, "dequeue")
+        return task_out(claimed[0]) if claimed else None
+
+    def dequeue_batch(self, now, max_tasks):
+        if max_tasks < 1 or max_tasks > MAX_BATCH_CLAIM:
+            invalid("dequeue_batch", b"max is %d, outside 1..%d" % (max_tasks, MAX_BATCH_CLAIM))
+        return [task_out(task) for task in self._claim(now, max_tasks, "dequeue_batch")]
+
+    def _claim(self, now, max_tasks, operation):
+        """Claims up to max_tasks due tasks in claim order, in one transaction: the batch is
+        all or nothing (BAT-6), and no other handle or process sees it half made."""
+        claimed = []
         with self.transaction():
             cursor = self.db.execute(
                 "SELECT " + TASK_COLUMNS + " FROM tasks WHERE status = 'PENDING' AND eta <= ? "
                 "ORDER BY eta, seq", (now,))
-            claimed = None
             for rows in iter(lambda: cursor.fetchmany(16), []):
                 for row in rows:
                     try:
-                        claimed = self.decode_task("dequeue", row)
+                        claimed.append(self.decode_task(operation, row))
                     except DriverError:
-                        continue  # DEQ-9: a damaged task stays where it is, the queue goes on
-                    break
-                if claimed is not None:
+                        continue  # DEQ-9, BAT-5: a damaged task stays where it is
+                    if len(claimed) == max_tasks:
+                        break
+                if len(claimed) == max_tasks:
                     break
             cursor.close()
-            if claimed is None:
-                return None
-            claimed["status"] = "RUNNING"
-            claimed["attempts"] = min(claimed["attempts"] + 1, INT32_MAX)
-            claimed["updated_at"] = now
-            self.db.execute("UPDATE tasks SET status = 'RUNNING', attempts = ?, updated_at = ? "
-                            "WHERE seq = ?", (claimed["attempts"], now, claimed["seq"]))
-        return task_out(claimed)
+            for task in claimed:
+                task["status"] = "RUNNING"
+                task["attempts"] = min(task["attempts"] + 1, INT32_MAX)
+                task["updated_at"] = now
+                self.db.execute("UPDATE tasks SET status = 'RUNNING', attempts = ?, "
+                                "updated_at = ? WHERE seq = ?",
+                                (task["attempts"], now, task["seq"]))
+        return claimed
 
     def mark_running(self, task_id, now):
         validate_task_id("mark_running", task_id)
@@ -610,7 +624,7 @@ class Driver:
                     "capabilities": {"persistent": True, "multi_process": True,
                                      "corruptible": True, "corruptible_results": True,
                                      "clock": True, "concurrent": True,
-                                     "lockable": True}}
+                                     "lockable": True, "batch_claims": True}}
         if op == "open":
             path = text_in(request.get("path"), "path").decode("utf-8", "surrogateescape")
             store = Store(path)
@@ -629,6 +643,9 @@ class Driver:
             return store.enqueue(task_in(request.get("task")))
         if op == "dequeue":
             return store.dequeue(int_in(request.get("now"), "now"))
+        if op == "dequeue_batch":
+            return store.dequeue_batch(int_in(request.get("now"), "now"),
+                                       int_in(request.get("max"), "max"))
         if op == "purge_results":
             return store.purge_results(int_in(request.get("older_than"), "older_than"))
         if op == "hold_lock":

@@ -3,9 +3,9 @@
 // (or a clock advance) with its arguments. The decoder (ops_harness.cpp) and the seed
 // corpus generator (tools/make_seed_corpus.cpp) share these tables.
 //
-// A step is an opcode byte (value % 10 is the taskstore::conformance::Operation, in the
+// A step is an opcode byte (value % 11 is the taskstore::conformance::Operation, in the
 // enum's order: enqueue, dequeue, mark_running, mark_done, get_result, purge_results,
-// mark_failed, get_task, reschedule, advance_clock) followed by its arguments:
+// mark_failed, get_task, reschedule, advance_clock, dequeue_batch) followed by its arguments:
 //
 //   enqueue        id, name, payload, flags, [interval], [last_error], [retry], [counters],
 //                  [status], [stamps], eta            (bracketed parts only if flagged)
@@ -19,6 +19,8 @@
 //   get_task       id
 //   reschedule     id, time (anchored on task etas)
 //   advance_clock  step byte: kClockSteps[byte % 5]
+//   dequeue_batch  time (anchored on task etas), size byte: kBatchSizes[byte & 7] (the
+//                  last two invalid, BAT-3)
 //
 // Parts:
 //   id        one byte s: s < 128 kPoolIds[s % 4]; s < 192 the ((s - 128) % n)-th task the
@@ -65,7 +67,8 @@ inline constexpr std::size_t kMaxSteps = 64;
 inline constexpr std::size_t kMaxText = 32;
 inline constexpr std::size_t kMaxPayload = 64;
 inline constexpr std::size_t kMaxRawId = 101;  // one past the longest valid id
-inline constexpr int kOperations = 10;
+inline constexpr int kOperations = 11;
+inline constexpr std::array<std::size_t, 8> kBatchSizes = {1, 2, 3, 4, 5, 8, 0, 10001};
 
 inline constexpr std::uint8_t kKnownIdBase = 128;
 inline constexpr std::uint8_t kSpecialIdBase = 192;

@@ -155,6 +155,7 @@ class Decoder {
   }
 
   Duration clock_step() { return kClockSteps[in_.u8() % kClockSteps.size()]; }
+  std::size_t batch_size() { return kBatchSizes[in_.u8() & 7]; }
   bool flag_bit() { return (in_.u8() & 1) != 0; }
 
  private:
@@ -194,6 +195,25 @@ void run_step(Decoder& in, ReferenceModel& model, StoreUnderTest& sut,
           make_step(sut.begin_step(), log.back(), Operation::dequeue, expected, claimed);
       expect_error(step, expected, actual, sut);
       expect_claim(step, before, now, expected.value, *actual.value, sut);
+      expect_store_matches(step, before, model, sut);
+      return;
+    }
+    case Operation::dequeue_batch: {
+      const TimeArg at = in.time(TimeArg::Base::eta_of, before.task_ids());
+      const Timestamp now = at.resolve(before);
+      const std::size_t max = in.batch_size();
+      log.push_back("dequeue_batch(" + at.show(&before) + ", " + std::to_string(max) + ")");
+      const auto expected = model.dequeue_batch(now, max);
+      const auto actual = sut.call(sut.store().dequeue_batch(now, max));
+      std::vector<std::string> claimed;
+      for (const Task& task : expected.value) claimed.push_back(task.id);
+      if (actual.value) {
+        for (const Task& task : *actual.value) claimed.push_back(task.id);
+      }
+      const Step step =
+          make_step(sut.begin_step(), log.back(), Operation::dequeue_batch, expected, claimed);
+      expect_error(step, expected, actual, sut);
+      if (expected.ok()) expect_batch(step, expected.value, *actual.value, sut);
       expect_store_matches(step, before, model, sut);
       return;
     }

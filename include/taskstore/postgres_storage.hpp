@@ -49,6 +49,8 @@ class PostgresStorage final : public BaseStorage {
 
   Awaitable<std::string> enqueue(Task task) override;
   Awaitable<std::optional<Task>> dequeue(Timestamp now) override;
+  bool claims_batches() const override { return true; }
+  Awaitable<std::vector<Task>> dequeue_batch(Timestamp now, std::size_t max) override;
   Awaitable<void> mark_running(std::string task_id) override;
   Awaitable<void> mark_done(std::string task_id, TaskResult result) override;
   Awaitable<std::optional<TaskResult>> get_result(std::string task_id) override;

@@ -22,6 +22,7 @@
 #include <cstddef>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <boost/asio/awaitable.hpp>
 
@@ -59,6 +60,24 @@ class BaseStorage {
   // (DEQ-9). CorruptionError only if the store's own stored form is damaged; StorageError
   // on an I/O or database failure.
   virtual Awaitable<std::optional<Task>> dequeue(Timestamp now) = 0;
+
+  // Optional capability `batch_claims` (BAT-1..BAT-6): whether dequeue_batch claims many
+  // tasks in one atomic step. A backend that offers it overrides both functions; callers
+  // (the queue's prefetch) ask before they use it.
+  virtual bool claims_batches() const { return false; }
+
+  // Claims the first `max` due tasks at once, each exactly as dequeue(now) would (BAT-2):
+  // with no other claim in flight, the tasks `max` dequeue(now) calls in a row would
+  // return, in that order (BAT-1); fewer if fewer are due, none if none is (BAT-3). No two
+  // claims, batch or single, from any thread or process, return the same task (BAT-4). A
+  // damaged due task is passed over and left in place (BAT-5). All or nothing: if it
+  // raises, none of its tasks is left claimed (BAT-6).
+  // Errors: InvalidArgumentError, claiming nothing, for max outside 1..kMaxBatchClaim
+  // (BAT-3); NotSupportedError from a backend without the capability (the default);
+  // CorruptionError only if the store's own stored form is damaged; StorageError on an I/O
+  // or database failure.
+  static constexpr std::size_t kMaxBatchClaim = 10000;
+  virtual Awaitable<std::vector<Task>> dequeue_batch(Timestamp now, std::size_t max);
 
   // Sets RUNNING and refreshes updated_at (RUN-1); attempts is unchanged (RUN-2).
   // Errors: InvalidArgumentError for a malformed id (ENQ-5); NotFoundError if unknown
@@ -111,5 +130,15 @@ class BaseStorage {
   // I/O or database failure, neither making the task due (RSC-3).
   virtual Awaitable<void> reschedule(std::string task_id, Timestamp new_eta) = 0;
 };
+
+// Out of line: a coroutine, so the error reaches the caller when it awaits, as any other
+// operation's does.
+inline Awaitable<std::vector<Task>> BaseStorage::dequeue_batch(Timestamp now, std::size_t max) {
+  (void)now;
+  (void)max;
+  throw NotSupportedError("dequeue_batch: this store does not claim batches (capability "
+                          "batch_claims); call dequeue once per task");
+  co_return std::vector<Task>{};
+}
 
 }  // namespace taskstore

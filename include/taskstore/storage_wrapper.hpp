@@ -32,6 +32,10 @@ class StorageWrapper : public BaseStorage {
 
   Awaitable<std::string> enqueue(Task task) override { return target_->enqueue(std::move(task)); }
   Awaitable<std::optional<Task>> dequeue(Timestamp now) override { return target_->dequeue(now); }
+  bool claims_batches() const override { return target_->claims_batches(); }
+  Awaitable<std::vector<Task>> dequeue_batch(Timestamp now, std::size_t max) override {
+    return target_->dequeue_batch(now, max);
+  }
   Awaitable<void> mark_running(std::string task_id) override {
     return target_->mark_running(std::move(task_id));
   }

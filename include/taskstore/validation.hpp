@@ -2,6 +2,7 @@
 // Input checks shared by every backend, so they all reject the same things with the same
 // words. Each throws InvalidArgumentError naming the operation and the offending field.
 
+#include <cstddef>
 #include <string_view>
 
 #include "taskstore/task.hpp"
@@ -20,5 +21,8 @@ void validate_new_task(const Task& task);
 
 // What mark_done accepts: a result for `task_id` with status SUCCESS.
 void validate_success_result(std::string_view task_id, const TaskResult& result);
+
+// What dequeue_batch accepts: 1 <= max <= BaseStorage::kMaxBatchClaim (BAT-3).
+void validate_batch_size(std::size_t max);
 
 }  // namespace taskstore

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "taskstore/errors.hpp"
+#include "taskstore/storage.hpp"
 
 namespace taskstore {
 
@@ -96,6 +97,13 @@ void validate_success_result(std::string_view task_id, const TaskResult& result)
   if (result.status != TaskStatus::SUCCESS) {
     reject(op, "result for task '" + std::string(task_id) + "' has status " +
                    std::string(to_string(result.status)) + ", mark_done takes SUCCESS");
+  }
+}
+
+void validate_batch_size(std::size_t max) {
+  if (max == 0 || max > BaseStorage::kMaxBatchClaim) {
+    reject("dequeue_batch", "max is " + std::to_string(max) + ", outside 1.." +
+                                std::to_string(BaseStorage::kMaxBatchClaim));
   }
 }
 

@@ -1,4 +1,5 @@
 #include "taskstore/validation.hpp"
+#include "taskstore/storage.hpp"
 
 #include <gtest/gtest.h>
 
@@ -72,6 +73,13 @@ TEST(ValidateSuccessResult, RequiresMatchingIdAndSuccessStatus) {
   EXPECT_THROW(validate_success_result("b", r), InvalidArgumentError);
   r.status = TaskStatus::FAILED;
   EXPECT_THROW(validate_success_result("a", r), InvalidArgumentError);
+}
+
+TEST(ValidateBatchSize, AcceptsOneToTheLimitOnly) {
+  EXPECT_NO_THROW(validate_batch_size(1));
+  EXPECT_NO_THROW(validate_batch_size(BaseStorage::kMaxBatchClaim));
+  EXPECT_THROW(validate_batch_size(0), InvalidArgumentError);
+  EXPECT_THROW(validate_batch_size(BaseStorage::kMaxBatchClaim + 1), InvalidArgumentError);
 }
 
 TEST(TaskStatusNames, RoundTrip) {

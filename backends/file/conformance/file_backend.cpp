@@ -87,7 +87,7 @@ class FileEnvironment final : public StoreEnvironment {
 Backend file_backend(fs::path parent) {
   parent = prepared_parent(std::move(parent), "file");
   return Backend{.name = "file",
-                 .capabilities = {.persistent = true, .multi_process = true},
+                 .capabilities = {.persistent = true, .multi_process = true, .batch_claims = true},
                  .make_environment = [parent] {
                    return std::make_unique<FileEnvironment>(parent);
                  }};

@@ -142,6 +142,15 @@ Awaitable<std::optional<Task>> FileStorage::dequeue(Timestamp now) {
   co_return co_await std::move(op);
 }
 
+Awaitable<std::vector<Task>> FileStorage::dequeue_batch(Timestamp now, std::size_t max) {
+  impl_->check_process("dequeue_batch");
+  validate_batch_size(max);
+  auto op = impl_->write("dequeue_batch", {}, [store = &impl_->store, now, max](Session& session) {
+    return store->dequeue_batch(session, now, max);
+  });
+  co_return co_await std::move(op);
+}
+
 Awaitable<void> FileStorage::mark_running(std::string task_id) {
   impl_->check_process("mark_running");
   validate_task_id("mark_running", task_id);

@@ -308,6 +308,16 @@ std::optional<Task> FileStore::dequeue(Session& session, Timestamp now) {
   return std::nullopt;
 }
 
+std::vector<Task> FileStore::dequeue_batch(Session& session, Timestamp now, std::size_t max) {
+  std::vector<Task> batch;
+  while (batch.size() < max) {
+    std::optional<Task> task = dequeue(session, now);
+    if (!task) break;
+    batch.push_back(std::move(*task));
+  }
+  return batch;
+}
+
 void FileStore::mark_running(Session& session, const std::string& id) {
   const StoredTask before = read_existing(session.io, "mark_running", id);
   StoredTask after = before;

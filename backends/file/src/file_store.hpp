@@ -67,6 +67,9 @@ class FileStore {
   // The same operations inside a session (the caller holds session.lock).
   std::string enqueue(Session& session, const Task& task);
   std::optional<Task> dequeue(Session& session, Timestamp now);
+  // Up to `max` claims in claim order. All or nothing only through an overlay session,
+  // whose rollback undoes the claims made before a failure (write_group.cpp sees to it).
+  std::vector<Task> dequeue_batch(Session& session, Timestamp now, std::size_t max);
   void mark_running(Session& session, const std::string& id);
   void mark_done(Session& session, const std::string& id, const TaskResult& result);
   void mark_failed(Session& session, const std::string& id, const std::string& error,

@@ -1,5 +1,6 @@
 #include "write_group.hpp"
 
+#include <algorithm>
 #include <exception>
 #include <optional>
 #include <string>
@@ -54,7 +55,12 @@ void commit_write_group(FileStore& store, std::span<WriteOperation* const> group
     fail_all(group);
     return;
   }
-  if (direct) {
+  // A batch claim is all or nothing only through the overlay, which rolls back the claims
+  // it made before a failure (BAT-6); written directly, each claim is durable on its own.
+  const bool has_batch = std::any_of(group.begin(), group.end(), [](const WriteOperation* op) {
+    return op->name() == "dequeue_batch";
+  });
+  if (direct && !has_batch) {
     DirectIo io;
     Session session{io, *held};
     for (WriteOperation* operation : group) apply(*operation, session);

@@ -35,7 +35,7 @@ class MemoryEnvironment final : public StoreEnvironment {
 
 Backend memory_backend() {
   return Backend{.name = "memory",
-                 .capabilities = {.persistent = false, .multi_process = false},
+                 .capabilities = {.persistent = false, .multi_process = false, .batch_claims = true},
                  .make_environment = [] { return std::make_unique<MemoryEnvironment>(); }};
 }
 

@@ -6,6 +6,7 @@
 #include <set>
 #include <tuple>
 #include <unordered_map>
+#include <vector>
 
 #include "taskstore/validation.hpp"
 
@@ -33,13 +34,20 @@ class MemoryStorage::State {
 
   std::optional<Task> dequeue(Timestamp now) {
     std::lock_guard lock(mutex_);
-    if (due_.empty() || due_.begin()->eta > now) return std::nullopt;
-    Task& task = due_.begin()->entry->task;
-    due_.erase(due_.begin());
-    task.status = TaskStatus::RUNNING;
-    if (task.attempts < std::numeric_limits<std::int32_t>::max()) task.attempts += 1;
-    task.updated_at = now;
-    return task;
+    return claim_next(now);
+  }
+
+  // Every claim under one hold of the lock: no other call sees the batch half made.
+  std::vector<Task> dequeue_batch(Timestamp now, std::size_t max) {
+    validate_batch_size(max);
+    std::vector<Task> batch;
+    std::lock_guard lock(mutex_);
+    while (batch.size() < max) {
+      std::optional<Task> task = claim_next(now);
+      if (!task) break;
+      batch.push_back(std::move(*task));
+    }
+    return batch;
   }
 
   void mark_running(const std::string& id) {
@@ -121,6 +129,17 @@ class MemoryStorage::State {
     }
   };
 
+  // Claims the first due task; the caller holds the lock.
+  std::optional<Task> claim_next(Timestamp now) {
+    if (due_.empty() || due_.begin()->eta > now) return std::nullopt;
+    Task& task = due_.begin()->entry->task;
+    due_.erase(due_.begin());
+    task.status = TaskStatus::RUNNING;
+    if (task.attempts < std::numeric_limits<std::int32_t>::max()) task.attempts += 1;
+    task.updated_at = now;
+    return task;
+  }
+
   Entry& find(std::string_view operation, const std::string& id) {
     validate_task_id(operation, id);
     const auto it = tasks_.find(id);
@@ -158,6 +177,9 @@ Awaitable<std::string> MemoryStorage::enqueue(Task task) {
 }
 Awaitable<std::optional<Task>> MemoryStorage::dequeue(Timestamp now) {
   co_return state_->dequeue(now);
+}
+Awaitable<std::vector<Task>> MemoryStorage::dequeue_batch(Timestamp now, std::size_t max) {
+  co_return state_->dequeue_batch(now, max);
 }
 Awaitable<void> MemoryStorage::mark_running(std::string task_id) {
   state_->mark_running(task_id);

@@ -187,7 +187,7 @@ class PostgresEnvironment final : public StoreEnvironment {
 
 Backend postgres_backend(std::string conninfo) {
   return Backend{.name = "postgres",
-                 .capabilities = {.persistent = true, .multi_process = true},
+                 .capabilities = {.persistent = true, .multi_process = true, .batch_claims = true},
                  .make_environment = [conninfo = std::move(conninfo)] {
                    return std::make_unique<PostgresEnvironment>(conninfo);
                  }};

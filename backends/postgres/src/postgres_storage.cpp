@@ -198,6 +198,17 @@ Awaitable<std::optional<Task>> PostgresStorage::dequeue(Timestamp now) {
   co_return co_await std::move(op);
 }
 
+Awaitable<std::vector<Task>> PostgresStorage::dequeue_batch(Timestamp now, std::size_t max) {
+  validate_batch_size(max);
+  auto op = impl_->write("dequeue_batch", {},
+                         [now, max, damaged = std::vector<std::int64_t>()](
+                             postgres::GroupSession& session) mutable {
+                           return postgres::claim_due_tasks(session.connection(), now, max,
+                                                            damaged);
+                         });
+  co_return co_await std::move(op);
+}
+
 Awaitable<void> PostgresStorage::mark_running(std::string task_id) {
   validate_task_id("mark_running", task_id);
   auto op = impl_->write("mark_running", task_id,

@@ -1,6 +1,9 @@
 #include "queries.hpp"
 
+#include <algorithm>
 #include <stdexcept>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "row_codec.hpp"
@@ -104,6 +107,44 @@ std::optional<Task> claim_due_task(Connection& connection, Timestamp now,
       throw UndoAndRetry();
     }
   }
+}
+
+std::vector<Task> claim_due_tasks(Connection& connection, Timestamp now, std::size_t max,
+                                  std::vector<std::int64_t>& damaged) {
+  // claim_due_task's pick with a larger LIMIT, locked in a CTE that runs once, so every
+  // picked row is ours before the UPDATE touches it. RETURNING's order is not the pick's:
+  // the rows are put in claim order here.
+  static const std::string claim =
+      "WITH picked AS (SELECT seq AS picked_seq FROM tasks WHERE status = 'PENDING' "
+      "AND eta <= $1 AND seq <> ALL($2::bigint[]) ORDER BY eta, seq "
+      "FOR UPDATE SKIP LOCKED LIMIT $3) "
+      "UPDATE tasks SET status = 'RUNNING', "
+      "attempts = CASE WHEN attempts >= 2147483647 THEN attempts ELSE attempts + 1 END, "
+      "updated_at = $1 FROM picked WHERE seq = picked.picked_seq RETURNING " +
+      task_columns();
+  if (!connection.in_transaction()) {
+    throw std::logic_error("claim_due_tasks runs inside a transaction");
+  }
+  Params params;
+  params.int64(to_micros(now)).text(seq_array(damaged)).int64(static_cast<std::int64_t>(max));
+  const Result rows = connection.query(claim, params);
+  std::vector<std::pair<std::int64_t, Task>> claimed;
+  for (int row = 0; row < rows.rows(); ++row) {
+    const std::int64_t seq = read_seq(connection, rows, row);
+    try {
+      claimed.emplace_back(seq, read_task(connection, rows, row));
+    } catch (const CorruptionError&) {
+      damaged.push_back(seq);  // as in claim_due_task: undo, then pass over it (BAT-5)
+      throw UndoAndRetry();
+    }
+  }
+  std::sort(claimed.begin(), claimed.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.second.eta, a.first) < std::tie(b.second.eta, b.first);
+  });
+  std::vector<Task> batch;
+  batch.reserve(claimed.size());
+  for (auto& entry : claimed) batch.push_back(std::move(entry.second));
+  return batch;
 }
 
 std::optional<Task> find_task(Connection& connection, const std::string& task_id) {

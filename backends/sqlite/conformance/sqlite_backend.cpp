@@ -111,7 +111,8 @@ Backend sqlite_backend(fs::path parent, SqliteStorageOptions::Synchronous synchr
                  .capabilities = {.persistent = true,
                                   .multi_process = true,
                                   .survives_power_loss =
-                                      synchronous == SqliteStorageOptions::Synchronous::full},
+                                      synchronous == SqliteStorageOptions::Synchronous::full,
+                                  .batch_claims = true},
                  .make_environment = [parent, synchronous] {
                    return std::make_unique<SqliteEnvironment>(parent, synchronous);
                  }};

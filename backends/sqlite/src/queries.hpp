@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "connection.hpp"
 #include "taskstore/task.hpp"
@@ -18,6 +19,10 @@ void insert_task(Connection& connection, const Task& task);
 
 // Claims the due task with the earliest (eta, seq): RUNNING, attempts + 1, updated_at = now.
 std::optional<Task> claim_due_task(Connection& connection, Timestamp now);
+
+// Claims up to `max` due tasks in claim order, in one write transaction (the caller's,
+// when it has one), so a failure leaves none of them claimed.
+std::vector<Task> claim_due_tasks(Connection& connection, Timestamp now, std::size_t max);
 
 std::optional<Task> find_task(Connection& connection, const std::string& task_id);
 std::optional<TaskResult> find_result(Connection& connection, const std::string& task_id);

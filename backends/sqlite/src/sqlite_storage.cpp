@@ -150,6 +150,14 @@ Awaitable<std::optional<Task>> SqliteStorage::dequeue(Timestamp now) {
   co_return co_await std::move(op);
 }
 
+Awaitable<std::vector<Task>> SqliteStorage::dequeue_batch(Timestamp now, std::size_t max) {
+  validate_batch_size(max);
+  auto op = impl_->write("dequeue_batch", {}, [now, max](sqlite::Connection& connection) {
+    return sqlite::claim_due_tasks(connection, now, max);
+  });
+  co_return co_await std::move(op);
+}
+
 Awaitable<void> SqliteStorage::mark_running(std::string task_id) {
   validate_task_id("mark_running", task_id);
   auto op = impl_->write("mark_running", task_id,

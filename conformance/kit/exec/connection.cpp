@@ -103,6 +103,7 @@ Handshake parse_handshake(const Json& result) {
     out.clock = optional_flag(*capabilities, "clock", what);
     out.lockable = optional_flag(*capabilities, "lockable", what);
     out.process_crash_only = optional_flag(*capabilities, "process_crash_only", what);
+    out.batch_claims = optional_flag(*capabilities, "batch_claims", what);
     // A version 1 driver never takes a second request before answering the first.
     out.concurrent = out.protocol >= 2 && optional_flag(*capabilities, "concurrent", what);
     out.times = time_range(*capabilities, what);

@@ -40,6 +40,8 @@ struct Handshake {
   bool process_crash_only = false;
   // Protocol 2: the driver takes requests while earlier ones run and answers each by id.
   bool concurrent = false;
+  // The driver implements dequeue_batch (BAT-1..BAT-6).
+  bool batch_claims = false;
   // The times the driver stores exactly (capabilities.times; the widest range if absent).
   TimeRange times = kWidestTimeRange;
 };

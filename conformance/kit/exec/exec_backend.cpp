@@ -100,8 +100,8 @@ class ExecShared {
 class ExecStorage final : public BaseStorage {
  public:
   ExecStorage(std::shared_ptr<Connection> connection, const fs::path& directory,
-              std::optional<Clock> clock)
-      : connection_(std::move(connection)), clock_(std::move(clock)) {
+              std::optional<Clock> clock, bool batch_claims)
+      : connection_(std::move(connection)), clock_(std::move(clock)), batch_claims_(batch_claims) {
     handle_ = connection_->open_store(directory);
     try {
       executor_.emplace(connection_->retain_pool());
@@ -188,6 +188,35 @@ class ExecStorage final : public BaseStorage {
     co_return co_await offload(*executor_, std::move(work));
   }
 
+  bool claims_batches() const override { return batch_claims_; }
+
+  Awaitable<std::vector<Task>> dequeue_batch(Timestamp now, std::size_t max) override {
+    check_process("dequeue_batch");
+    if (!batch_claims_) {
+      auto unsupported = BaseStorage::dequeue_batch(now, max);  // raises NotSupportedError
+      co_return co_await std::move(unsupported);
+    }
+    // `max` goes as given: rejecting a bad one is the driver's part of BAT-3.
+    Json body = request("dequeue_batch");
+    body["now"] = exec_detail::encode_time(now);
+    body["max"] = static_cast<std::uint64_t>(max);
+    auto work = with_result(
+        RequestSubject{.op = "dequeue_batch", .task_id = std::nullopt}, std::move(body),
+        [](const Json& result, const std::string& what) {
+          if (!result.is_array()) {
+            throw ProtocolError(what + " is not an array of tasks: " +
+                                exec_detail::quote(result.dump()));
+          }
+          std::vector<Task> batch;
+          for (std::size_t i = 0; i < result.size(); ++i) {
+            batch.push_back(
+                exec_detail::decode_task(result[i], what + "[" + std::to_string(i) + "]"));
+          }
+          return batch;
+        });
+    co_return co_await offload(*executor_, std::move(work));
+  }
+
   Awaitable<void> mark_running(std::string task_id) override {
     check_process("mark_running");
     Json body = request("mark_running");
@@ -271,6 +300,7 @@ class ExecStorage final : public BaseStorage {
  private:
   std::shared_ptr<Connection> connection_;
   std::optional<Clock> clock_;
+  bool batch_claims_ = false;  // the driver declared batch_claims
   std::uint64_t handle_ = 0;
   std::optional<boost::asio::thread_pool::executor_type> executor_;
 };
@@ -330,12 +360,14 @@ class ExecEnvironment final : public StoreEnvironment {
   }
 
   std::shared_ptr<BaseStorage> open() override {
-    return std::make_shared<ExecStorage>(shared_->connection(), directory_, std::nullopt);
+    return std::make_shared<ExecStorage>(shared_->connection(), directory_, std::nullopt,
+                                         shared_->handshake().batch_claims);
   }
 
   std::shared_ptr<BaseStorage> open_with_clock(Clock clock) override {
     if (!shared_->handshake().clock) return nullptr;
-    return std::make_shared<ExecStorage>(shared_->connection(), directory_, std::move(clock));
+    return std::make_shared<ExecStorage>(shared_->connection(), directory_, std::move(clock),
+                                         shared_->handshake().batch_claims);
   }
 
   std::string location() const override { return directory_.string(); }
@@ -449,6 +481,7 @@ Backend exec_backend(std::string command, ExecOptions options) {
                        .multi_process = handshake.multi_process,
                        .concurrent_calls = handshake.concurrent,
                        .survives_power_loss = !handshake.process_crash_only,
+                       .batch_claims = handshake.batch_claims,
                        .times = handshake.times},
       .make_environment = [shared] { return std::make_unique<ExecEnvironment>(shared); }};
 }

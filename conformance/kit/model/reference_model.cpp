@@ -5,6 +5,7 @@
 #include <tuple>
 
 #include "taskstore/errors.hpp"
+#include "taskstore/storage.hpp"
 #include "taskstore/validation.hpp"
 
 namespace taskstore::conformance {
@@ -112,6 +113,23 @@ Outcome<std::optional<Task>> ReferenceModel::dequeue(Timestamp now) {
   if (task.attempts < std::numeric_limits<std::int32_t>::max()) task.attempts += 1;
   task.updated_at = now;
   outcome.value = task;
+  return outcome;
+}
+
+Outcome<std::vector<Task>> ReferenceModel::dequeue_batch(Timestamp now, std::size_t max) {
+  Outcome<std::vector<Task>> outcome;
+  if (max == 0 || max > BaseStorage::kMaxBatchClaim) {
+    outcome.error = ErrorKind::invalid_argument;
+    outcome.rule = "BAT-3";
+    return outcome;
+  }
+  // Fewer due than asked for: BAT-3 decides how many; otherwise BAT-1 which ones.
+  outcome.rule = due_tasks(now).size() < max ? "BAT-3" : "BAT-1";
+  while (outcome.value.size() < max) {
+    auto claim = dequeue(now);
+    if (!claim.value) break;
+    outcome.value.push_back(std::move(*claim.value));
+  }
   return outcome;
 }
 

@@ -173,6 +173,14 @@ rc::Gen<TimeArg> finish_time(const ReferenceModel& model, const TimeRange& times
   return time_arg(TimeArg::Base::finished_at_of, model.result_ids(), times);
 }
 
+rc::Gen<std::size_t> batch_size() {
+  return rc::gen::weightedOneOf<std::size_t>({
+      {20, rc::gen::inRange<std::size_t>(1, 5)},
+      {1, rc::gen::just(std::size_t{0})},
+      {1, rc::gen::just(BaseStorage::kMaxBatchClaim + 1)},
+  });
+}
+
 rc::Gen<TaskResult> result(const std::string& task_id) {
   return rc::gen::exec([task_id] {
     TaskResult result;
@@ -259,6 +267,8 @@ std::uint32_t commands_for(const std::vector<std::string>& ids) {
       {"GET-", mask({K::enqueue, K::dequeue, K::mark_failed, K::get_task})},
       {"RSC-", mask({K::enqueue, K::dequeue, K::mark_done, K::mark_failed, K::reschedule,
                      K::get_task, K::advance_clock})},
+      {"BAT-", mask({K::enqueue, K::dequeue, K::dequeue_batch, K::mark_running, K::mark_done,
+                     K::mark_failed, K::reschedule, K::get_task, K::advance_clock})},
   };
   std::uint32_t commands = 0;
   for (const std::string& id : ids) {

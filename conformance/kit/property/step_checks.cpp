@@ -93,6 +93,7 @@ std::string_view task_rule(const Step& step, const std::string& id, std::string_
   if (!touched(step, id)) {
     switch (step.operation) {
       case Operation::dequeue: return "DEQ-1";  // exactly one task is claimed
+      case Operation::dequeue_batch: return "BAT-1";  // only the batch's tasks are claimed
       case Operation::purge_results: return "PUR-3";
       case Operation::advance_clock: return "GET-1";
       default: return step.rule;
@@ -101,6 +102,7 @@ std::string_view task_rule(const Step& step, const std::string& id, std::string_
   switch (step.operation) {
     case Operation::enqueue: return field == "presence" ? "ENQ-1" : "RT-1";
     case Operation::dequeue: return "DEQ-5";
+    case Operation::dequeue_batch: return "BAT-2";
     case Operation::mark_running: return field == "attempts" ? "RUN-2" : "RUN-1";
     case Operation::mark_done: return "DONE-1";
     case Operation::mark_failed: return step.rule;  // FAIL-1 or FAIL-3
@@ -233,6 +235,7 @@ std::string_view operation_name(Operation operation) {
     case Operation::get_task: return "get_task";
     case Operation::reschedule: return "reschedule";
     case Operation::advance_clock: return "advance_clock";
+    case Operation::dequeue_batch: return "dequeue_batch";
   }
   return "?";
 }
@@ -326,6 +329,33 @@ void expect_claim(const Step& step, const ReferenceModel& before, Timestamp now,
   const auto diffs = task_differences(*expected, *actual, /*compare_updated_at=*/true);
   if (!diffs.empty()) {
     fail_step("DEQ-5", step, differences_text("the claimed task", diffs).substr(3), sut);
+  }
+}
+
+void expect_batch(const Step& step, const std::vector<Task>& expected,
+                  const std::vector<Task>& actual, const StoreUnderTest& sut) {
+  const auto ids = [](const std::vector<Task>& tasks) {
+    std::string out;
+    for (const Task& task : tasks) out += (out.empty() ? "" : ", ") + show_text(task.id);
+    return "[" + out + "]";
+  };
+  bool same_ids = expected.size() == actual.size();
+  for (std::size_t i = 0; same_ids && i < expected.size(); ++i) {
+    same_ids = expected[i].id == actual[i].id;
+  }
+  if (!same_ids) {
+    fail_step(step.rule, step,
+              "dequeue_batch claimed " + ids(actual) + ", the model claims " + ids(expected) +
+                  " (the first due tasks, in dequeue order)",
+              sut);
+  }
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    const auto diffs = task_differences(expected[i], actual[i], /*compare_updated_at=*/true);
+    if (!diffs.empty()) {
+      fail_step("BAT-2", step,
+                differences_text("the batch's task " + show_text(expected[i].id), diffs).substr(3),
+                sut);
+    }
   }
 }
 

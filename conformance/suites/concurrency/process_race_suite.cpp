@@ -131,6 +131,25 @@ TEST_P(ProcessRaceTest, WorkerProcesses_WhileAProcessEnqueues_EachDueTaskClaimed
   }
 }
 
+TEST_P(ProcessRaceTest, WorkerProcessesClaimingInBatches_WhileAProcessEnqueues_EachDueTaskOnce) {
+  TASKSTORE_REQUIREMENTS("BAT-4");
+  TASKSTORE_REQUIRE_CAPABILITY(batch_claims);
+  TASKSTORE_REQUIRE_CAPABILITY(multi_process);
+  for (int round = 0; round < kRounds && !HasFailure(); ++round) {
+    SCOPED_TRACE("round " + std::to_string(round + 1) + " of " + std::to_string(kRounds));
+    std::vector<Task> tasks;
+    for (int i = 0; i < kTasks; ++i) tasks.push_back(make_task(round, i));
+    const auto split = tasks.begin() + kTasks / 2;
+    enqueue_here(std::vector<Task>(tasks.begin(), split));
+    const ClaimRaceReport report = run_claim_race(
+        environment(), ClaimRaceOptions{.workers = kWorkers,
+                                        .now = now(),
+                                        .to_enqueue = std::vector<Task>(split, tasks.end()),
+                                        .batch = static_cast<std::size_t>(2 + round * 3)});
+    check_race(report, tasks, round);
+  }
+}
+
 TEST_P(ProcessRaceTest, AnotherProcessesWrites_AreSeenAtOnceByAnOpenInstance) {
   TASKSTORE_REQUIREMENTS("CON-4");
   TASKSTORE_REQUIRE_CAPABILITY(multi_process);

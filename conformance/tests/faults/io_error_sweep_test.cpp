@@ -206,6 +206,38 @@ TEST(IoErrorSweep, StoreThatStaysBrokenAfterAnError_IsCaught) {
   EXPECT_TRUE(report.all_or_nothing.empty()) << joined(report.all_or_nothing);
 }
 
+// Claims a batch one dequeue at a time, each committed on its own: a failure part way
+// leaves the claims before it made, with nobody holding them (BAT-6).
+class BatchOfSeparateCommits final : public StorageWrapper {
+ public:
+  using StorageWrapper::StorageWrapper;
+  Awaitable<std::vector<Task>> dequeue_batch(Timestamp now, std::size_t max) override {
+    std::vector<Task> batch;
+    while (batch.size() < max) {
+      auto op = target().dequeue(now);
+      std::optional<Task> task = co_await std::move(op);
+      if (!task) break;
+      batch.push_back(std::move(*task));
+    }
+    co_return batch;
+  }
+};
+
+// Checks: BAT-6
+TEST(IoErrorSweep, BatchOfSeparateCommits_IsCaught) {
+  const IoErrorSweepReport report = run_io_error_sweep(
+      sweep_backend("sqlite_batch_of_separate_commits", [](const fs::path& directory, Clock clock) {
+        return std::make_shared<BatchOfSeparateCommits>(open_sqlite(directory, std::move(clock)));
+      }));
+  EXPECT_TRUE(report.unusable.empty()) << joined(report.unusable);
+  EXPECT_TRUE(report.batches) << "the sweep's workload made no batch claim";
+  EXPECT_NE(joined(report.batch_all_or_nothing).find("after a dequeue_batch that raised"),
+            std::string::npos)
+      << "the sweep did not see a failed batch leave a claim behind: " << report.summary();
+  EXPECT_TRUE(report.all_or_nothing.empty()) << joined(report.all_or_nothing);
+  EXPECT_TRUE(report.recovery.empty()) << joined(report.recovery);
+}
+
 // Before issue 16's fixes the sweep found, on both write paths of the file store, a
 // PENDING task without its due entry and claims left RUNNING with nobody holding them.
 // The suite sweeps the grouped path (the default); this is the other one.

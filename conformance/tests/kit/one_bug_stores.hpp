@@ -8,17 +8,21 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
-#include <filesystem>
-#include <boost/asio/io_context.hpp>
 #include <boost/asio/async_result.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <filesystem>
+#include <limits>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <set>
 #include <string>
 #include <thread>
+#include <tuple>
+#include <vector>
 
 #include "taskstore/errors.hpp"
 #include "taskstore/memory_storage.hpp"
@@ -490,6 +494,74 @@ class SharedClaimSlot final : public ForwardingStorage {
   std::optional<Task> last_;
 };
 
+// BAT-1: a batch comes back sorted by eta and then id, not in claim order (ties lose their
+// enqueue order).
+class BatchSortedById final : public ForwardingStorage {
+ public:
+  Awaitable<std::vector<Task>> dequeue_batch(Timestamp now, std::size_t max) override {
+    auto op = target().dequeue_batch(now, max);
+    std::vector<Task> batch = co_await std::move(op);
+    std::sort(batch.begin(), batch.end(), [](const Task& a, const Task& b) {
+      return std::tie(a.eta, a.id) < std::tie(b.eta, b.id);
+    });
+    co_return batch;
+  }
+};
+
+// BAT-2: a batch returns its tasks with the attempts they had before the claim (the stored
+// tasks are right).
+class BatchShowsOldAttempts final : public ForwardingStorage {
+ public:
+  Awaitable<std::vector<Task>> dequeue_batch(Timestamp now, std::size_t max) override {
+    auto op = target().dequeue_batch(now, max);
+    std::vector<Task> batch = co_await std::move(op);
+    for (Task& task : batch) {
+      if (task.attempts < std::numeric_limits<std::int32_t>::max()) task.attempts -= 1;
+    }
+    co_return batch;
+  }
+};
+
+// BAT-3: a batch of 0 is taken as a batch of 1.
+class BatchOfZeroClaimsOne final : public ForwardingStorage {
+ public:
+  Awaitable<std::vector<Task>> dequeue_batch(Timestamp now, std::size_t max) override {
+    auto op = target().dequeue_batch(now, max == 0 ? 1 : max);
+    co_return co_await std::move(op);
+  }
+};
+
+// BAT-4: overlapping batches on one instance share a "last claimed" slot: a batch that
+// finishes while another is in flight returns that one's last task in place of its first.
+class BatchesShareASlot final : public ForwardingStorage {
+ public:
+  Awaitable<std::vector<Task>> dequeue_batch(Timestamp now, std::size_t max) override {
+    const int others = in_flight_++;
+    auto op = target().dequeue_batch(now, max);
+    std::vector<Task> batch;
+    try {
+      batch = co_await std::move(op);
+    } catch (...) {
+      --in_flight_;
+      throw;
+    }
+    {
+      const std::lock_guard lock(mutex_);
+      std::optional<Task> mine;
+      if (!batch.empty()) mine = batch.back();
+      if (!batch.empty() && others > 0 && last_) batch.front() = *last_;
+      if (mine) last_ = mine;
+    }
+    --in_flight_;
+    co_return batch;
+  }
+
+ private:
+  std::atomic<int> in_flight_{0};
+  std::mutex mutex_;
+  std::optional<Task> last_;
+};
+
 // DEQ-1: a claim is made but dequeue returns nothing (the claimed task is lost).
 class DequeueLosesItsClaim final : public ForwardingStorage {
  public:
@@ -663,6 +735,18 @@ class DamageStopsTheQueue final : public DamageableStore {
     if (any_damaged()) throw CorruptionError("dequeue: a task in " + std::string(kLocation) +
                                              " is damaged");
     auto op = target().dequeue(now);
+    co_return co_await std::move(op);
+  }
+};
+
+// BAT-5: a damaged task makes every batch claim fail (single dequeues pass over it).
+class DamageStopsTheBatch final : public DamageableStore {
+ public:
+  Awaitable<std::vector<Task>> dequeue_batch(Timestamp now, std::size_t max) override {
+    if (any_damaged()) {
+      throw CorruptionError("dequeue_batch: a task in " + std::string(kLocation) + " is damaged");
+    }
+    auto op = target().dequeue_batch(now, max);
     co_return co_await std::move(op);
   }
 };

@@ -7,7 +7,8 @@
 // this process, or an exec driver started after the layer's control was shared).
 //
 // A dry run of a fixed mixed workload (enqueues, claims, mark_done, mark_failed with and
-// without retry, mark_running, reschedule, purge_results) on a new store counts the calls
+// without retry, mark_running, reschedule, purge_results, and a batch claim on a store
+// that claims batches) on a new store counts the calls
 // the layer sees under the store's directory. Then, for every one of those calls, each
 // errno and both modes (the call fails once, or it and every later call fail until the
 // fault is cleared), the workload runs again on a new store with that call failing, and:
@@ -16,7 +17,8 @@
 //    task can be claimed: checked on the same instance once the fault is cleared, and again
 //    after a reopen;
 //  - IOERR-2: once the fault is cleared, the same instance enqueues, claims and completes a
-//    new task, and the store reopens.
+//    new task, and the store reopens;
+//  - BAT-6: a batch claim that raised left none of its tasks RUNNING.
 // A case replays with TASKSTORE_FAULT_TRACE=1, which prints the calls the layer counts.
 
 #include <cerrno>
@@ -38,6 +40,10 @@ struct IoErrorSweepReport {
   // Findings, each naming its case and listing what the workload saw.
   std::vector<std::string> all_or_nothing;  // IOERR-1
   std::vector<std::string> recovery;        // IOERR-2
+  // BAT-6, on a store that claims batches (the workload then ends with a dequeue_batch):
+  // a batch that raised left a task RUNNING that nobody holds.
+  std::vector<std::string> batch_all_or_nothing;
+  bool batches = false;  // the workload made batch claims
   // The sweep could not run as meant (the workload fails without a fault, or the layer
   // sees almost no I/O of the store): a finding of both requirements.
   std::vector<std::string> unusable;

@@ -27,6 +27,9 @@ struct ClaimRaceOptions {
   // Enqueued, in this order, by one more process while the workers claim; empty for a
   // race over what the store already holds. Ids must not contain a newline.
   std::vector<Task> to_enqueue;
+  // 0: every worker claims with dequeue. N: odd workers claim with dequeue_batch(now, N)
+  // instead (the store must claim batches), racing the even ones' single claims (BAT-4).
+  std::size_t batch = 0;
   // The whole race must end by then; past it every child is killed and the report says so.
   std::chrono::seconds timeout{120};
 };
@@ -47,7 +50,8 @@ struct ClaimRaceReport {
 };
 
 // Forks `options.workers` processes that each open an instance with environment.open(),
-// wait for a common start, then claim with dequeue(options.now) until a dequeue that began
+// wait for a common start, then claim with dequeue(options.now) (or in batches: see
+// ClaimRaceOptions::batch) until a claim that began
 // after the enqueuer process (if any) had finished returns nothing; each reports its claims
 // to the caller over a pipe. With options.to_enqueue, an enqueuer process enqueues those
 // tasks meanwhile and wakes idle workers after each one (no polling, no sleeps).

@@ -34,6 +34,9 @@ struct Capabilities {
   // power loss for speed (SQLite with synchronous=NORMAL) declares false; those tests then
   // SKIP saying so.
   bool survives_power_loss = true;
+  // dequeue_batch claims many tasks in one atomic step (BAT-1..BAT-6), and the backend's
+  // instances say so (BaseStorage::claims_batches). Without it the batch tests SKIP.
+  bool batch_claims = false;
   // The times the backend stores exactly (every eta, stamp, finished_at and time argument).
   // The suite's generated times stay inside it. RT-3 fails a backend whose range does not
   // cover years 1 to 9999 (kContractTimeRange); the C++ reference backends keep the default.
@@ -121,7 +124,8 @@ struct Backend {
 // Prints the name only, so googletest does not dump the struct's bytes.
 void PrintTo(const Backend& backend, std::ostream* os);
 
-// What a backend declares, for reports: "persistent, multi_process, concurrent_calls;
+// What a backend declares, for reports: "persistent, multi_process, concurrent_calls,
+// batch_claims;
 // times 0001-01-01T00:00:00.000000Z .. 9999-12-31T23:59:59.999999Z".
 std::string describe_capabilities(const Capabilities& capabilities);
 

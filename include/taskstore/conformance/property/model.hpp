@@ -68,6 +68,8 @@ class ReferenceModel {
   // The nine operations of BaseStorage, each with the semantics of its requirements.
   Outcome<std::string> enqueue(const Task& task);
   Outcome<std::optional<Task>> dequeue(Timestamp now);
+  // The optional batch claim (BAT-1 ... BAT-3): max dequeues in one step.
+  Outcome<std::vector<Task>> dequeue_batch(Timestamp now, std::size_t max);
   Outcome<NoValue> mark_running(const std::string& task_id);
   Outcome<NoValue> mark_done(const std::string& task_id, const TaskResult& result);
   Outcome<std::optional<TaskResult>> get_result(const std::string& task_id) const;

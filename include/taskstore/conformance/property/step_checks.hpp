@@ -30,7 +30,15 @@ enum class Operation : std::uint8_t {
   get_task,
   reschedule,
   advance_clock,
+  dequeue_batch,  // generated only for a backend that declares batch_claims
 };
+
+// An operation's bit in GenerationOptions::commands.
+constexpr std::uint32_t command_bit(Operation kind) {
+  return std::uint32_t{1} << static_cast<unsigned>(kind);
+}
+// Every operation's bit, dequeue_batch's included.
+constexpr std::uint32_t every_command() { return (command_bit(Operation::dequeue_batch) << 1) - 1; }
 
 // "enqueue", "advance_clock", ...
 std::string_view operation_name(Operation operation);
@@ -100,6 +108,10 @@ void expect_error(const Step& step, const Outcome<T>& expected, const Observed<U
 void expect_claim(const Step& step, const ReferenceModel& before, Timestamp now,
                   const std::optional<Task>& expected, const std::optional<Task>& actual,
                   const StoreUnderTest& sut);
+// dequeue_batch's answer: the model's claims, in its order (BAT-1, BAT-3), each claimed as
+// one dequeue would (BAT-2).
+void expect_batch(const Step& step, const std::vector<Task>& expected,
+                  const std::vector<Task>& actual, const StoreUnderTest& sut);
 void expect_task_answer(const Step& step, const std::optional<Task>& expected,
                         const std::optional<Task>& actual, const StoreUnderTest& sut);
 void expect_result_answer(const Step& step, const std::optional<TaskResult>& expected,

@@ -98,6 +98,9 @@ rc::Gen<TimeArg> finish_time(const ReferenceModel& model, const TimeRange& times
 // another id or not SUCCESS (DONE-3).
 rc::Gen<TaskResult> result(const std::string& task_id);
 rc::Gen<std::string> error_text();
+// dequeue_batch's max: mostly small (1 to 4, so batches meet the end of the due tasks),
+// sometimes 0 or past kMaxBatchClaim (BAT-3).
+rc::Gen<std::size_t> batch_size();
 rc::Gen<Duration> clock_step();
 
 }  // namespace arguments
@@ -175,6 +178,40 @@ class DequeueCommand final : public StorageCommand<System> {
 
  private:
   TimeArg now_;
+};
+
+template <typename System>
+class DequeueBatchCommand final : public StorageCommand<System> {
+ public:
+  DequeueBatchCommand(const ReferenceModel& model, const GenerationOptions& options)
+      : now_(*arguments::dequeue_time(model, options.times)), max_(*arguments::batch_size()) {}
+  void apply(ReferenceModel& model) const override {
+    model.dequeue_batch(now_.resolve(model), max_);
+  }
+  void run(const ReferenceModel& before, System& system) const override {
+    StoreUnderTest& sut = system.storage();
+    const Timestamp now = now_.resolve(before);
+    ReferenceModel after = before;
+    const auto expected = after.dequeue_batch(now, max_);
+    const auto actual = sut.call(sut.store().dequeue_batch(now, max_));
+    std::vector<std::string> claimed;
+    for (const Task& task : expected.value) claimed.push_back(task.id);
+    if (actual.value) {
+      for (const Task& task : *actual.value) claimed.push_back(task.id);
+    }
+    const Step step = make_step(sut.begin_step(), describe(&before), Operation::dequeue_batch,
+                                expected, claimed);
+    expect_error(step, expected, actual, sut);
+    if (expected.ok()) expect_batch(step, expected.value, *actual.value, sut);
+    expect_store_matches(step, before, after, sut);
+  }
+  std::string describe(const ReferenceModel* model) const override {
+    return "dequeue_batch(" + now_.show(model) + ", " + std::to_string(max_) + ")";
+  }
+
+ private:
+  TimeArg now_;
+  std::size_t max_;
 };
 
 template <typename System>
@@ -424,6 +461,8 @@ auto storage_commands(GenerationOptions options, std::size_t extra_weight = 10) 
          sg::execOneOfWithArgs<RescheduleCommand<System>>()(model, options)},
         {weight(Operation::advance_clock, 2),
          sg::execOneOfWithArgs<AdvanceClockCommand<System>>()(model, options)},
+        {weight(Operation::dequeue_batch, 4),
+         sg::execOneOfWithArgs<DequeueBatchCommand<System>>()(model, options)},
     });
     if constexpr (sizeof...(Extra) == 0) {
       (void)extra_weight;
