@@ -24,6 +24,8 @@ std::string_view to_string(StorageOperation operation) {
       return "get_task";
     case StorageOperation::reschedule:
       return "reschedule";
+    case StorageOperation::dequeue_batch:
+      return "dequeue_batch";
   }
   return "unknown";
 }
@@ -41,6 +43,7 @@ std::string describe(const StorageCall& call) {
     separator = ", ";
   }
   if (call.will_retry) text += separator + "will_retry=" + (*call.will_retry ? "true" : "false");
+  if (call.max) text += separator + "max=" + std::to_string(*call.max);
   return text + ")";
 }
 
@@ -84,6 +87,14 @@ Awaitable<std::optional<Task>> CountingStorage::dequeue(Timestamp now) {
   std::optional<Task> task = co_await StorageWrapper::dequeue(now);
   co_await observe(call);
   co_return task;
+}
+
+Awaitable<std::vector<Task>> CountingStorage::dequeue_batch(Timestamp now, std::size_t max) {
+  const StorageCall call{.operation = StorageOperation::dequeue_batch, .time = now, .max = max};
+  record(call);
+  std::vector<Task> batch = co_await StorageWrapper::dequeue_batch(now, max);
+  co_await observe(call);
+  co_return batch;
 }
 
 Awaitable<void> CountingStorage::mark_running(std::string task_id) {

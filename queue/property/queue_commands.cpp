@@ -201,6 +201,7 @@ bool perform(ReferenceModel& model, ExpectedCall call, Expectation& e) {
     case StorageOperation::reschedule:
       return took_effect(e, model.reschedule(c.subject, *c.call.time));
     case StorageOperation::dequeue:
+    case StorageOperation::dequeue_batch:
     case StorageOperation::get_result:
     case StorageOperation::purge_results: break;
   }
@@ -263,7 +264,8 @@ bool sets(const ExpectedCall& call, std::string_view field) {
   };
   switch (call.call.operation) {
     case StorageOperation::enqueue: return field != "result";
-    case StorageOperation::dequeue: return any_of({"status", "attempts", "updated_at"});
+    case StorageOperation::dequeue:
+    case StorageOperation::dequeue_batch: return any_of({"status", "attempts", "updated_at"});
     case StorageOperation::mark_running: return any_of({"status", "updated_at"});
     case StorageOperation::mark_done: return any_of({"status", "updated_at", "result"});
     case StorageOperation::mark_failed:

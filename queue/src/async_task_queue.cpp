@@ -26,6 +26,11 @@ void check_options(const QueueOptions& options) {
     reject(op, "poll_interval must be positive (got " +
                    detail::describe_duration(options.poll_interval) + ")");
   }
+  if (options.prefetch >= BaseStorage::kMaxBatchClaim) {
+    reject(op, "prefetch is " + std::to_string(options.prefetch) + "; at most " +
+                   std::to_string(BaseStorage::kMaxBatchClaim - 1) +
+                   " (one batch claims the worker's task and the prefetched ones)");
+  }
   if (options.result_ttl) {
     if (options.result_ttl->ttl <= Duration::zero()) {
       reject(op, "result_ttl.ttl must be positive (got " +
@@ -148,12 +153,19 @@ Awaitable<ShutdownReport> AsyncTaskQueue::shutdown(Duration grace) {
   auto executor = co_await boost::asio::this_coro::executor;
   const std::unique_ptr<Alarm> alarm = s->clock->make_alarm(executor);
   const Timestamp deadline = detail::add_saturating(s->clock->now(), grace);
+  std::deque<Task> prefetched;
   {
     std::lock_guard lock(s->mutex);
     if (s->shutdown_begun) co_return report;  // someone else is stopping it
     s->shutdown_begun = true;
     s->shutdown_alarm = alarm.get();
     s->request_stop_locked();
+    prefetched.swap(s->prefetched);  // no worker takes from it once stopping is set
+  }
+  // Claimed ahead but never started: handed back at once (QUE-15).
+  for (Task& task : prefetched) {
+    auto release = s->release_claim(std::move(task.id));
+    co_await std::move(release);
   }
   for (;;) {
     std::vector<std::string> abandoned;

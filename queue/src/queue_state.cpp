@@ -27,6 +27,7 @@ AsyncTaskQueue::State::State(std::shared_ptr<BaseStorage> storage_,
       executor(std::move(executor_)),
       clock(options.clock ? std::move(options.clock) : std::make_shared<RealClock>()),
       worker_count(options.workers),
+      prefetch(storage->claims_batches() ? options.prefetch : 0),
       poll_interval(options.poll_interval),
       result_ttl(options.result_ttl),
       random(options.random ? std::move(options.random) : default_random()),
@@ -57,6 +58,16 @@ void QueueState::wake_for_locked(Timestamp eta) {
   if (sleeper == nullptr) return;  // every worker is busy and looks again when it is done
   sleeper->phase = Phase::claiming;
   sleeper->alarm->wake();
+}
+
+void QueueState::wake_idle_locked(std::size_t count) {
+  for (auto& worker : workers) {
+    if (count == 0) return;
+    if (worker.phase != Phase::idle) continue;
+    worker.phase = Phase::claiming;
+    worker.alarm->wake();
+    --count;
+  }
 }
 
 void QueueState::request_stop_locked() {

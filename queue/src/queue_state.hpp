@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -47,6 +48,7 @@ class AsyncTaskQueue::State {
   const boost::asio::any_io_executor executor;
   const std::shared_ptr<QueueClock> clock;
   const std::size_t worker_count;
+  const std::size_t prefetch;  // 0 unless the storage claims batches
   const Duration poll_interval;
   const std::optional<ResultTtl> result_ttl;
   const UniformRandom random;
@@ -64,6 +66,11 @@ class AsyncTaskQueue::State {
   // Bumped by every note_eta, so a worker whose dequeue raced with an enqueue looks again
   // instead of sleeping.
   std::uint64_t generation = 0;
+  // Tasks claimed ahead by a batch, in claim order, not yet taken by a worker (QUE-17).
+  std::deque<Task> prefetched;
+  // Places in `prefetched` that batches in flight may fill: prefetched.size() plus this
+  // never exceeds `prefetch`.
+  std::size_t prefetch_reserved = 0;
   std::size_t live_loops = 0;  // workers and the TTL loop not yet exited or abandoned
   bool started = false;
   bool stopping = false;       // no more dequeues
@@ -79,6 +86,8 @@ class AsyncTaskQueue::State {
   void note_eta(Timestamp eta);
   // Wakes one idle worker unless one wakes by `eta` anyway.
   void wake_for_locked(Timestamp eta);
+  // Wakes up to `count` idle workers, for tasks waiting in `prefetched`.
+  void wake_idle_locked(std::size_t count);
   // Stops dequeuing and wakes every sleeping loop so it can exit.
   void request_stop_locked();
   // A worker or the TTL loop is gone.

@@ -4,6 +4,8 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <algorithm>
+
 #include "queue_state.hpp"
 #include "time_arithmetic.hpp"
 
@@ -98,6 +100,48 @@ Awaitable<Ending> run_claimed(std::shared_ptr<QueueState> s, std::size_t index, 
   co_return Ending::done;
 }
 
+// Claims the worker's next task at `now`: one dequeue, or, with `ahead` > 0 places
+// reserved in the prefetch buffer, one dequeue_batch whose first task is the worker's and
+// the rest go to the buffer for the others (QUE-17). Gives the reserved places back
+// however it ends.
+Awaitable<std::optional<Task>> claim_next(std::shared_ptr<QueueState> s, Timestamp now,
+                                          std::size_t ahead) {
+  if (ahead == 0) {
+    auto single = s->storage->dequeue(now);
+    co_return co_await std::move(single);
+  }
+  std::vector<Task> batch;
+  try {
+    auto claim = s->storage->dequeue_batch(now, ahead + 1);
+    batch = co_await std::move(claim);
+  } catch (...) {
+    std::lock_guard lock(s->mutex);
+    s->prefetch_reserved -= ahead;
+    throw;
+  }
+  std::vector<std::string> to_release;
+  std::optional<Task> mine;
+  {
+    std::lock_guard lock(s->mutex);
+    s->prefetch_reserved -= ahead;
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      if (i == 0) {
+        mine = std::move(batch[0]);
+      } else if (s->stopping) {
+        to_release.push_back(batch[i].id);  // shutdown has already emptied the buffer
+      } else {
+        s->prefetched.push_back(std::move(batch[i]));
+      }
+    }
+    if (!s->stopping && batch.size() > 1) s->wake_idle_locked(batch.size() - 1);
+  }
+  for (std::string& id : to_release) {
+    auto release = s->release_claim(std::move(id));
+    co_await std::move(release);
+  }
+  co_return mine;
+}
+
 }  // namespace
 
 Awaitable<void> run_worker(std::shared_ptr<QueueState> s, std::size_t index) {
@@ -109,21 +153,32 @@ Awaitable<void> run_worker(std::shared_ptr<QueueState> s, std::size_t index) {
   }
   for (;;) {
     std::uint64_t generation = 0;
+    std::optional<Task> task;
+    std::size_t ahead = 0;  // places this worker's claim may fill in the prefetch buffer
     {
       std::lock_guard lock(s->mutex);
       if (s->stopping) break;
       s->workers[index].phase = Phase::claiming;
       generation = s->generation;
+      if (!s->prefetched.empty()) {
+        task = std::move(s->prefetched.front());
+        s->prefetched.pop_front();
+      } else if (s->prefetch > 0) {
+        ahead = s->prefetch - std::min(s->prefetch, s->prefetched.size() + s->prefetch_reserved);
+        s->prefetch_reserved += ahead;
+      }
     }
 
     const Timestamp now = s->clock->now();
-    std::optional<Task> task;
     bool dequeue_failed = false;
-    try {
-      task = co_await s->storage->dequeue(now);
-    } catch (const std::exception& e) {
-      dequeue_failed = true;
-      s->report("worker " + std::to_string(index) + ": dequeue failed: " + e.what());
+    if (!task) {
+      auto claim = claim_next(s, now, ahead);
+      try {
+        task = co_await std::move(claim);
+      } catch (const std::exception& e) {
+        dequeue_failed = true;
+        s->report("worker " + std::to_string(index) + ": dequeue failed: " + e.what());
+      }
     }
 
     if (task) {

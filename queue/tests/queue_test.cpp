@@ -64,9 +64,15 @@ QueueOptions QueueTest::options(std::size_t workers) const {
 }
 
 AsyncTaskQueue& QueueTest::make_queue(QueueOptions queue_options) {
+  return make_queue(std::move(queue_options), nullptr);
+}
+
+AsyncTaskQueue& QueueTest::make_queue(QueueOptions queue_options, const StoreWrap& wrap) {
   if (queue_) call(queue_->shutdown(Duration::zero()));
   queue_.reset();
-  counting_ = std::make_shared<tc::CountingStorage>(open_another_instance());
+  std::shared_ptr<BaseStorage> instance = open_another_instance();
+  if (wrap) instance = wrap(std::move(instance));
+  counting_ = std::make_shared<tc::CountingStorage>(std::move(instance));
   queue_ = std::make_unique<AsyncTaskQueue>(counting_, io_->get_executor(), queue_options);
   loops_ = queue_options.workers + (queue_options.result_ttl ? 1 : 0);
   return *queue_;

@@ -86,6 +86,9 @@ class QueueTest : public tc::ConformanceTest {
   // Makes the queue (not started) on a CountingStorage over another instance of the
   // test's store. Replaces any earlier queue, which must have been shut down.
   AsyncTaskQueue& make_queue(QueueOptions queue_options);
+  // The same with the instance wrapped by `wrap` under the CountingStorage.
+  using StoreWrap = std::function<std::shared_ptr<BaseStorage>(std::shared_ptr<BaseStorage>)>;
+  AsyncTaskQueue& make_queue(QueueOptions queue_options, const StoreWrap& wrap);
   AsyncTaskQueue& make_queue() { return make_queue(options()); }
   // Starts it, and settles.
   void start();

@@ -28,6 +28,7 @@ enum class StorageOperation : std::uint8_t {
   mark_failed,
   get_task,
   reschedule,
+  dequeue_batch,
 };
 
 std::string_view to_string(StorageOperation operation);
@@ -37,6 +38,7 @@ struct StorageCall {
   std::string task_id;             // empty for dequeue and purge_results
   std::optional<Timestamp> time;   // dequeue's now, purge_results' older_than, reschedule's new_eta
   std::optional<bool> will_retry;  // mark_failed only
+  std::optional<std::size_t> max;  // dequeue_batch only (its now is `time`)
 
   friend bool operator==(const StorageCall&, const StorageCall&) = default;
 };
@@ -54,6 +56,7 @@ class CountingStorage final : public StorageWrapper {
   // inner store then succeeds. Thread-safe.
   Awaitable<std::string> enqueue(Task task) override;
   Awaitable<std::optional<Task>> dequeue(Timestamp now) override;
+  Awaitable<std::vector<Task>> dequeue_batch(Timestamp now, std::size_t max) override;
   Awaitable<void> mark_running(std::string task_id) override;
   Awaitable<void> mark_done(std::string task_id, TaskResult result) override;
   Awaitable<std::optional<TaskResult>> get_result(std::string task_id) override;

@@ -22,6 +22,14 @@ struct ResultTtl {
 struct QueueOptions {
   // Concurrent workers, each running one task at a time (≥ 1).
   std::size_t workers = 4;
+  // Tasks claimed ahead of the workers (spec QUE-17): when the storage claims batches
+  // (BaseStorage::claims_batches), a worker that finds nothing claimed ahead claims its own
+  // task and up to `prefetch` more in one dequeue_batch, and the other workers take those
+  // from a local buffer instead of asking the storage. Never more than `prefetch` wait
+  // there, claimed (RUNNING) but not started; shutdown hands them back (QUE-15). 0 turns
+  // prefetching off; other storages always claim one task at a time.
+  std::size_t prefetch = kDefaultPrefetch;
+  static constexpr std::size_t kDefaultPrefetch = 32;
   // The longest an idle worker sleeps before it asks the storage again (> 0). Local
   // enqueues and known etas wake workers sooner (spec QUE-13).
   Duration poll_interval = std::chrono::seconds(1);
