@@ -118,7 +118,7 @@ TEST_P(HandlersTest, StorageErrorInAWorker_IsLoggedAndTheWorkerBacksOffOnePollIn
   make_queue(o);
   std::atomic<bool> fail_next_dequeue{false};
   counting().set_observer([&](const StorageCall& c) -> Awaitable<void> {
-    if (c.operation == StorageOperation::dequeue && fail_next_dequeue.exchange(false)) {
+    if (is_claim(c.operation) && fail_next_dequeue.exchange(false)) {
       throw StorageError("dequeue: the disk is on fire");
     }
     co_return;

@@ -168,6 +168,12 @@ class QueueTest : public tc::ConformanceTest {
         return info.param.name;                                                             \
       })
 
+// Whether `operation` claims: a dequeue, or a dequeue_batch (the workers' claim when the
+// store claims batches and the queue prefetches, QUE-17).
+inline bool is_claim(StorageOperation operation) {
+  return operation == StorageOperation::dequeue || operation == StorageOperation::dequeue_batch;
+}
+
 // Expected storage calls, for comparing with CountingStorage's record.
 StorageCall call_of(StorageOperation operation, std::string task_id,
                     std::optional<Timestamp> time = std::nullopt,

@@ -67,7 +67,11 @@ TEST_P(ShutdownTest, InFlightHandlersFinishWithinTheGrace) {
 
 TEST_P(ShutdownTest, HandlersPastTheDeadline_AreAbandonedAndTheirClaimsReleased) {
   TASKSTORE_REQUIREMENTS("QUE-15");
-  make_queue(options(2));
+  // No prefetch: "waiting" must stay unclaimed while both workers are busy (a task claimed
+  // ahead is handed back at once instead: PrefetchTest).
+  QueueOptions o = options(2);
+  o.prefetch = 0;
+  make_queue(o);
   handle_slow(t0() + 1h);
   handle_quick();
   start();
@@ -128,7 +132,7 @@ TEST_P(ShutdownTest, AClaimRacingWithTheStop_IsReleasedWithoutRunning) {
   // Right after the dequeue that claims "raced", before its worker resumes, the stop
   // begins: the observer starts shutdown and lets it run first.
   counting().set_observer([&](const StorageCall& c) -> Awaitable<void> {
-    if (c.operation != StorageOperation::dequeue || !armed.exchange(false)) co_return;
+    if (!is_claim(c.operation) || !armed.exchange(false)) co_return;
     stopped = spawn(queue().shutdown(1min));
     stop_begun.set_value();
     co_await boost::asio::post(executor(), boost::asio::use_awaitable);

@@ -9,11 +9,11 @@ namespace {
 
 class WakeupTest : public QueueTest {
  protected:
-  // The `now` of every dequeue so far.
+  // The `now` of every claim (dequeue or dequeue_batch) so far.
   std::vector<Timestamp> dequeue_times() const {
     std::vector<Timestamp> times;
     for (const auto& c : counting().calls()) {
-      if (c.operation == StorageOperation::dequeue) times.push_back(*c.time);
+      if (is_claim(c.operation)) times.push_back(*c.time);
     }
     return times;
   }
