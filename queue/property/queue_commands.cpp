@@ -721,7 +721,8 @@ class QueueEnqueueCommand final : public QueueStep {
 };
 
 // One turn of a worker's loop (workers.cpp, run_worker and run_claimed) at the clock's
-// now: dequeue; if a task is claimed, mark_running, then the handler, then complete_task
+// now: dequeue; if a task is claimed, the handler, then complete_task (the claim left it
+// RUNNING at now, so a worker makes no mark_running for it: QUE-18)
 // with the claimed task. The storage calls go through the queue's store, as the worker's
 // do. The worker has a handler for every name (the plan's), so QUE-10 never arises.
 class WorkerStepCommand final : public QueueStep {
@@ -743,7 +744,6 @@ class WorkerStepCommand final : public QueueStep {
     e.claimed = claim.value;
     if (!claim.value) return e;
     const Task task = *claim.value;
-    if (!perform(model, call_of(StorageOperation::mark_running, task.id, "RUN-1"), e)) return e;
     e.get_task_rule = "QUE-2";  // the worker has the task: no storage read
     play_completion(model, task, plan_.outcome_of_run(), e);
     return e;
@@ -771,11 +771,6 @@ class WorkerStepCommand final : public QueueStep {
     std::string message;
     if (*claim.value) {
       const Task task = **claim.value;
-      const auto running = sut.call(store.mark_running(task.id));
-      if (running.error != ErrorKind::none) {
-        tc::fail_step("RUN-1", step,
-                      "mark_running " + describe_error(running.error, running.message), sut);
-      }
       const TaskHandler handler = plan_.handler();
       TaskOutcome outcome = system.run_handler(handler, task);
       const auto completed =

@@ -4,8 +4,8 @@
 // random sequences mix the nine storage commands with the queue's own commands
 //
 //   queue.enqueue(name, payload, options)       QUE-4, QUE-16
-//   worker_step(handler plan)                   a worker's dequeue → mark_running →
-//                                               handler → complete_task (QUE-5 … QUE-9)
+//   worker_step(handler plan)                   a worker's dequeue → handler →
+//                                               complete_task (QUE-5 … QUE-9, QUE-18)
 //   queue.complete_task(id, outcome, task)      QUE-2, QUE-5 … QUE-9, QUE-16
 //   queue.complete_task(id, outcome)            QUE-1, QUE-3, QUE-5 … QUE-9, QUE-16
 //   worker_sleeps_until_next_eta()              moves the clock to the next eta

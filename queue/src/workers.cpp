@@ -1,4 +1,4 @@
-// The queue's loops: workers (dequeue → mark_running → handler → complete_task) and the
+// The queue's loops: workers (claim → handler → complete_task) and the
 // result TTL loop. Neither ever lets an exception out: a failing handler fails its task,
 // a failing storage call is reported and retried after a poll interval.
 #include <boost/asio/this_coro.hpp>
@@ -18,10 +18,11 @@ using Phase = QueueState::Phase;
 // What running one claimed task came to, for the worker's loop.
 enum class Ending { done, abandoned };
 
-// Runs one task this worker claimed: mark_running, the handler, then complete_task, or
-// hands the claim back if the queue is stopping.
+// Runs one task this worker claimed: mark_running (only for a task claimed ahead, whose
+// claim stamped an earlier time), the handler, then complete_task, or hands the claim back
+// if the queue is stopping.
 Awaitable<Ending> run_claimed(std::shared_ptr<QueueState> s, std::size_t index, Task task,
-                              Timestamp claimed_at) {
+                              Timestamp claimed_at, bool claimed_ahead) {
   const std::string id = task.id;
   bool release = false;
   {
@@ -38,7 +39,9 @@ Awaitable<Ending> run_claimed(std::shared_ptr<QueueState> s, std::size_t index, 
     co_return Ending::done;
   }
 
-  try {
+  // A claim made just now left the task RUNNING with updated_at = now (DEQ-5): a
+  // mark_running would only repeat it, at the cost of a commit per task (QUE-18).
+  if (claimed_ahead) try {
     co_await s->storage->mark_running(id);
   } catch (const std::exception& e) {
     // The claim already made the task RUNNING (DEQ-5); run it anyway.
@@ -154,6 +157,7 @@ Awaitable<void> run_worker(std::shared_ptr<QueueState> s, std::size_t index) {
   for (;;) {
     std::uint64_t generation = 0;
     std::optional<Task> task;
+    bool claimed_ahead = false;  // taken from the prefetch buffer
     std::size_t ahead = 0;  // places this worker's claim may fill in the prefetch buffer
     {
       std::lock_guard lock(s->mutex);
@@ -163,6 +167,7 @@ Awaitable<void> run_worker(std::shared_ptr<QueueState> s, std::size_t index) {
       if (!s->prefetched.empty()) {
         task = std::move(s->prefetched.front());
         s->prefetched.pop_front();
+        claimed_ahead = true;
       } else if (s->prefetch > 0) {
         ahead = s->prefetch - std::min(s->prefetch, s->prefetched.size() + s->prefetch_reserved);
         s->prefetch_reserved += ahead;
@@ -182,7 +187,7 @@ Awaitable<void> run_worker(std::shared_ptr<QueueState> s, std::size_t index) {
     }
 
     if (task) {
-      auto run = run_claimed(s, index, std::move(*task), now);
+      auto run = run_claimed(s, index, std::move(*task), now, claimed_ahead);
       if (co_await std::move(run) == Ending::abandoned) co_return;  // shutdown closed our slot
       continue;
     }

@@ -111,6 +111,10 @@ TEST_P(BadInputTest, QueueOptionsAndShutdown_RejectNonsense) {
   o.result_ttl = ResultTtl{.ttl = 1s, .period = -1s};
   EXPECT_NE(TASKSTORE_ERROR_MESSAGE(InvalidArgumentError, make(o)).find("result_ttl.period"),
             std::string::npos);
+  o = options();
+  o.prefetch = BaseStorage::kMaxBatchClaim;  // the worker's own task would not fit
+  EXPECT_NE(TASKSTORE_ERROR_MESSAGE(InvalidArgumentError, make(o)).find("prefetch"),
+            std::string::npos);
   EXPECT_THROW(AsyncTaskQueue(nullptr, executor(), options()), std::invalid_argument);
 
   const std::string message =

@@ -65,7 +65,8 @@ TEST_P(ExclusivityTest, EightWorkers_TwoThousandTasks_EachHandledExactlyOnce) {
   settle();  // every worker asleep with the clock stopped: nothing is due any more
   expect_each_handled_once(kTasks);
   EXPECT_EQ(counting().count(StorageOperation::mark_done), kTasks);
-  EXPECT_EQ(counting().count(StorageOperation::mark_running), kTasks);
+  // Only tasks taken from the prefetch buffer are marked running (QUE-18).
+  EXPECT_LE(counting().count(StorageOperation::mark_running), kTasks);
 }
 
 TEST_P(ExclusivityTest, TwoQueuesOnTwoInstances_EachTaskHandledExactlyOnce) {

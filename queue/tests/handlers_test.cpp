@@ -29,7 +29,6 @@ TEST_P(HandlersTest, UnregisteredName_FailsForGoodNamingTheHandler) {
   EXPECT_EQ(result->error, task.last_error);
   EXPECT_EQ(calls_for(id),
             (std::vector{call_of(StorageOperation::enqueue, id),
-                         call_of(StorageOperation::mark_running, id),
                          call_of(StorageOperation::mark_failed, id, std::nullopt, false)}))
       << describe(calls_for(id));
   advance(1h);

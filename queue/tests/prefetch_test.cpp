@@ -149,6 +149,23 @@ TEST_P(PrefetchTest, Shutdown_HandsBackTasksClaimedAheadAtOnce) {
   EXPECT_EQ(count_status(5, TaskStatus::SUCCESS), 5u);
 }
 
+TEST_P(PrefetchTest, OnlyTasksClaimedAhead_AreMarkedRunningWhenStarted) {
+  TASKSTORE_REQUIREMENTS("QUE-18");
+  if (!store_claims_batches()) GTEST_SKIP() << "not checked: the store does not claim batches";
+  make_queue(prefetching(1, 2));
+  handle_slow(t0() + 5min);
+  for (int i = 0; i < 3; ++i) add_slow(i);
+  start();  // the worker runs slow-0, which it claimed; slow-1 and slow-2 wait claimed
+  EXPECT_EQ(counting().count(StorageOperation::mark_running), 0u)
+      << "a task claimed just now was marked running again: " << describe(counting().calls());
+  EXPECT_EQ(must_get("slow-0").updated_at, t0()) << "the claim stamps the start";
+  advance(5min);  // slow-0 done; the worker starts slow-1 from the buffer at t0 + 5 min
+  EXPECT_EQ(counting().count(StorageOperation::mark_running, "slow-1"), 1u)
+      << describe(counting().calls());
+  // The store stamps mark_running from its own clock: later than the claim's t0, at least.
+  EXPECT_GT(must_get("slow-1").updated_at, t0()) << "a task claimed ahead must show when it started";
+}
+
 TEST_P(PrefetchTest, PrefetchOff_ClaimsOneTaskAtATime) {
   TASKSTORE_REQUIREMENTS("QUE-17");
   make_queue(prefetching(2, 0));

@@ -81,13 +81,12 @@ TEST_P(RetryFlowTest, FailsTwiceThenSucceeds_EndsSuccessAfterThreeRunsAtBackoffE
   EXPECT_EQ(
       calls_for(id),
       (std::vector{
-          call_of(StorageOperation::enqueue, id), call_of(StorageOperation::mark_running, id),
+          call_of(StorageOperation::enqueue, id),
           call_of(StorageOperation::mark_failed, id, std::nullopt, true),
           call_of(StorageOperation::reschedule, id, t0() + 10s),
-          call_of(StorageOperation::mark_running, id),
           call_of(StorageOperation::mark_failed, id, std::nullopt, true),
           call_of(StorageOperation::reschedule, id, t0() + 25s),
-          call_of(StorageOperation::mark_running, id), call_of(StorageOperation::mark_done, id)}))
+          call_of(StorageOperation::mark_done, id)}))
       << describe(calls_for(id));
   EXPECT_EQ(statuses_after_mark_failed(), (std::vector{TaskStatus::RETRYING, TaskStatus::RETRYING}))
       << "the task was not RETRYING between a failure and its retry";
@@ -115,13 +114,10 @@ TEST_P(RetryFlowTest, AlwaysFails_EndsFailedAfterMaxRetriesPlusOneRuns) {
 
   EXPECT_EQ(calls_for(id),
             (std::vector{call_of(StorageOperation::enqueue, id),
-                         call_of(StorageOperation::mark_running, id),
                          call_of(StorageOperation::mark_failed, id, std::nullopt, true),
                          call_of(StorageOperation::reschedule, id, t0() + 5s),
-                         call_of(StorageOperation::mark_running, id),
                          call_of(StorageOperation::mark_failed, id, std::nullopt, true),
                          call_of(StorageOperation::reschedule, id, t0() + 10s),
-                         call_of(StorageOperation::mark_running, id),
                          call_of(StorageOperation::mark_failed, id, std::nullopt, false)}))
       << describe(calls_for(id));
 

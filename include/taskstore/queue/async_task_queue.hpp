@@ -8,7 +8,9 @@
 //   ...
 //   co_await queue.shutdown(std::chrono::seconds(30));
 //
-// Each worker loops dequeue → mark_running → handler → complete_task. Everything the
+// Each worker loops claim → handler → complete_task, claiming ahead in batches where the
+// storage allows (QueueOptions::prefetch) and marking a task running when it starts one
+// claimed ahead (QUE-17, QUE-18). Everything the
 // queue knows lives in the storage, so several queues (in one process or many) may share
 // one store, and a restarted queue carries on where a stopped one left off.
 
