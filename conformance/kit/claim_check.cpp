@@ -1,6 +1,9 @@
 #include "taskstore/conformance/claim_check.hpp"
 
+#include <exception>
+#include <mutex>
 #include <set>
+#include <thread>
 
 namespace taskstore::conformance {
 
@@ -52,6 +55,28 @@ std::string ClaimCheck::problems(const std::vector<std::string>& due,
     if (!digest->empty()) text += (text.empty() ? "" : "\n") + digest->str();
   }
   return text;
+}
+
+std::string race_threads(int threads, const std::function<std::vector<std::string>(int)>& claim_all,
+                         const std::vector<std::string>& due) {
+  std::mutex mutex;
+  ClaimCheck claims("thread");
+  std::string errors;
+  std::vector<std::thread> racers;
+  for (int t = 0; t < threads; ++t) {
+    racers.emplace_back([&, t] {
+      try {
+        const std::vector<std::string> mine = claim_all(t);
+        const std::lock_guard lock(mutex);
+        for (const auto& id : mine) claims.claimed(id, static_cast<std::size_t>(t));
+      } catch (const std::exception& e) {
+        const std::lock_guard lock(mutex);
+        errors += "thread " + std::to_string(t) + " failed: " + e.what() + "\n";
+      }
+    });
+  }
+  for (auto& racer : racers) racer.join();
+  return errors + claims.problems(due, {});
 }
 
 }  // namespace taskstore::conformance

@@ -53,7 +53,10 @@ struct Outcome {
 };
 
 // A fixed mixed workload: every kind of write, on tasks in every state.
-void run_workload(BaseStorage& store, boost::asio::io_context& io, Outcome& out) {
+// With `batch_start`, the workload ends with a batch claim (BAT-6), and batch_start runs
+// right before it.
+void run_workload(BaseStorage& store, boost::asio::io_context& io, Outcome& out,
+                  const std::function<void()>& batch_start) {
   const auto step = [&](const std::string& what, const std::function<void()>& op) {
     try {
       op();
@@ -111,7 +114,8 @@ void run_workload(BaseStorage& store, boost::asio::io_context& io, Outcome& out)
   }
   step("purge_results", [&] { sync_wait(io, store.purge_results(t0() - 1h)); });
   // A batch takes what is due by now ('c' and the rescheduled second claim): BAT-6.
-  if (store.claims_batches()) {
+  if (batch_start && store.claims_batches()) {
+    batch_start();
     out.batch_ran = true;
     std::vector<Task> batch;
     if (step("dequeue_batch (max 3)", [&] { batch = sync_wait(io, store.dequeue_batch(t0(), 3)); })) {
@@ -214,8 +218,13 @@ std::string described(const SweepCase& c, const std::vector<std::string>& proble
 
 class Sweep {
  public:
-  Sweep(const Backend& backend, const FaultLayer& layer, IoErrorSweepReport& report)
-      : backend_(backend), layer_(layer), report_(report) {}
+  Sweep(const Backend& backend, const FaultLayer& layer, const IoErrorSweepOptions& options,
+        IoErrorSweepReport& report)
+      : backend_(backend), layer_(layer), options_(options), report_(report) {}
+
+  // The first call of the workload that a case fails: the batch's first with
+  // options.batch_only (known once count_calls has run), else the first.
+  long first_case() const { return first_case_; }
 
   // A new store under the layer's scope.
   std::unique_ptr<StoreEnvironment> fresh() const {
@@ -235,8 +244,11 @@ class Sweep {
     const auto store = open_store(*environment);
     Outcome out;
     const long before = layer_.calls(kEveryKind);
-    run_workload(*store, io, out);
+    run_workload(*store, io, out, batch_start([&] {
+      first_case_ = layer_.calls(kEveryKind) - before + 1;
+    }));
     const long calls = layer_.calls(kEveryKind) - before;
+    if (options_.batch_only) report_.batches = out.batch_ran;
     if (out.any_failed) {
       std::string log;
       for (const auto& line : out.log) log += "\n  " + line;
@@ -276,7 +288,7 @@ class Sweep {
       }
       const long fired_before = layer_.fired();
       layer_.arm(kEveryKind, c.nth, c.error, c.persist);
-      run_workload(*store, io, out);
+      run_workload(*store, io, out, batch_start([] {}));
       layer_.clear();
       if (layer_.fired() > fired_before) ++report_.fired;
       broken.insert(broken.end(), out.wrong_errors.begin(), out.wrong_errors.end());
@@ -311,9 +323,16 @@ class Sweep {
   }
 
  private:
+  // The workload's batch hook: `hook` with options.batch_only, else none (no batch).
+  std::function<void()> batch_start(std::function<void()> hook) const {
+    return options_.batch_only ? std::move(hook) : std::function<void()>();
+  }
+
   const Backend& backend_;
   const FaultLayer& layer_;
+  const IoErrorSweepOptions& options_;
   IoErrorSweepReport& report_;
+  long first_case_ = 1;
 };
 
 }  // namespace
@@ -338,10 +357,11 @@ IoErrorSweepReport run_io_error_sweep(const Backend& backend, const IoErrorSweep
       layer.set_scope("");
     }
   } scope_cleared{*layer};
-  Sweep sweep(backend, *layer, report);
+  Sweep sweep(backend, *layer, options, report);
   report.calls = sweep.count_calls();
   if (!report.unusable.empty() || !report.unreachable.empty()) return report;
-  for (long nth = 1; nth <= report.calls; ++nth) {
+  if (options.batch_only && !report.batches) return report;  // nothing to sweep
+  for (long nth = sweep.first_case(); nth <= report.calls; ++nth) {
     for (const int error : options.errors) {
       for (const bool persist : {false, true}) sweep.run_case({nth, error, persist});
     }

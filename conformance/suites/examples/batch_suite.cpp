@@ -2,8 +2,6 @@
 // nothing under a failure) needs a fault to fail the batch: the I/O-error sweep checks it.
 #include <algorithm>
 #include <limits>
-#include <mutex>
-#include <thread>
 
 #include "taskstore/conformance/claim_check.hpp"
 #include "taskstore/conformance/expect_error.hpp"
@@ -56,8 +54,8 @@ class BatchTest : public ConformanceTest {
     }
   }
 
-  // `threads` threads claim 1000 tasks due at t0() through `instance_for(thread)`, even
-  // threads in batches of 1 to 7, odd ones one dequeue at a time, until nothing is due.
+  // `threads` threads claim 1000 tasks due at t0() through `instance_for(thread)` until
+  // nothing is due.
   void race(int threads, const std::function<std::shared_ptr<BaseStorage>(int)>& instance_for) {
     given_batches_work();
     std::vector<std::string> ids;
@@ -65,38 +63,24 @@ class BatchTest : public ConformanceTest {
       ids.push_back("race-" + std::to_string(i));
       add_task(ids.back());
     }
-    std::mutex mutex;
-    ClaimCheck claims("thread");
-    std::vector<std::string> errors;
-    std::vector<std::thread> workers;
-    for (int w = 0; w < threads; ++w) {
-      workers.emplace_back([&, w] {
-        try {
-          auto instance = instance_for(w);
-          boost::asio::io_context io;
-          std::vector<std::string> mine;
-          for (std::size_t round = 0;; ++round) {
-            if (w % 2 == 1) {
-              auto task = sync_wait(io, instance->dequeue(t0()));
-              if (!task) break;
-              mine.push_back(task->id);
-              continue;
-            }
-            const std::vector<Task> got = sync_wait(io, instance->dequeue_batch(t0(), 1 + round % 7));
-            if (got.empty()) break;
-            for (const Task& task : got) mine.push_back(task.id);
-          }
-          std::lock_guard lock(mutex);
-          for (const auto& id : mine) claims.claimed(id, static_cast<std::size_t>(w));
-        } catch (const std::exception& e) {
-          std::lock_guard lock(mutex);
-          errors.push_back(e.what());
+    const std::string problems = race_threads(threads, [&](int w) {
+      auto instance = instance_for(w);
+      boost::asio::io_context io;
+      std::vector<std::string> mine;
+      // Even threads claim in batches of 1 to 7, odd ones one dequeue at a time.
+      for (std::size_t round = 0;; ++round) {
+        if (w % 2 == 1) {
+          auto task = sync_wait(io, instance->dequeue(t0()));
+          if (!task) break;
+          mine.push_back(task->id);
+          continue;
         }
-      });
-    }
-    for (auto& t : workers) t.join();
-    for (const auto& e : errors) ADD_FAILURE() << "a worker failed: " << e;
-    const std::string problems = claims.problems(ids, {});
+        const std::vector<Task> got = sync_wait(io, instance->dequeue_batch(t0(), 1 + round % 7));
+        if (got.empty()) break;
+        for (const Task& task : got) mine.push_back(task.id);
+      }
+      return mine;
+    }, ids);
     EXPECT_TRUE(problems.empty()) << problems;
   }
 };

@@ -35,28 +35,13 @@ class DequeueTest : public ConformanceTest {
       ids.push_back("race-" + std::to_string(i));
       add_task(ids.back());
     }
-    std::mutex mutex;
-    ClaimCheck claims("thread");
-    std::vector<std::string> errors;
-    std::vector<std::thread> workers;
-    for (int w = 0; w < threads; ++w) {
-      workers.emplace_back([&, w] {
-        try {
-          auto instance = instance_for(w);
-          boost::asio::io_context io;
-          std::vector<std::string> mine;
-          while (auto task = sync_wait(io, instance->dequeue(t0()))) mine.push_back(task->id);
-          std::lock_guard lock(mutex);
-          for (const auto& id : mine) claims.claimed(id, static_cast<std::size_t>(w));
-        } catch (const std::exception& e) {
-          std::lock_guard lock(mutex);
-          errors.push_back(e.what());
-        }
-      });
-    }
-    for (auto& t : workers) t.join();
-    for (const auto& e : errors) ADD_FAILURE() << "a worker failed: " << e;
-    const std::string problems = claims.problems(ids, {});
+    const std::string problems = race_threads(threads, [&](int w) {
+      auto instance = instance_for(w);
+      boost::asio::io_context io;
+      std::vector<std::string> mine;
+      while (auto task = sync_wait(io, instance->dequeue(t0()))) mine.push_back(task->id);
+      return mine;
+    }, ids);
     EXPECT_TRUE(problems.empty()) << problems;
     for (int i = 0; i < count; i += count / 10) {
       const Task task = must_get("race-" + std::to_string(i));

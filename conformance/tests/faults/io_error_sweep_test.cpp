@@ -226,9 +226,12 @@ class BatchOfSeparateCommits final : public StorageWrapper {
 // Checks: BAT-6
 TEST(IoErrorSweep, BatchOfSeparateCommits_IsCaught) {
   const IoErrorSweepReport report = run_io_error_sweep(
-      sweep_backend("sqlite_batch_of_separate_commits", [](const fs::path& directory, Clock clock) {
-        return std::make_shared<BatchOfSeparateCommits>(open_sqlite(directory, std::move(clock)));
-      }));
+      sweep_backend("sqlite_batch_of_separate_commits",
+                    [](const fs::path& directory, Clock clock) {
+                      return std::make_shared<BatchOfSeparateCommits>(
+                          open_sqlite(directory, std::move(clock)));
+                    }),
+      IoErrorSweepOptions{.batch_only = true});
   EXPECT_TRUE(report.unusable.empty()) << joined(report.unusable);
   EXPECT_TRUE(report.batches) << "the sweep's workload made no batch claim";
   EXPECT_NE(joined(report.batch_all_or_nothing).find("after a dequeue_batch that raised"),

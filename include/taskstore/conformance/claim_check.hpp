@@ -4,6 +4,7 @@
 // the first few cases, so the failure fits on a screen and still names real tasks.
 
 #include <cstddef>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -49,5 +50,12 @@ class ClaimCheck {
   std::string claimer_;
   std::map<std::string, std::vector<std::size_t>> claimed_by_;
 };
+
+// Runs `threads` threads at once; thread t claims with `claim_all(t)` until it finds nothing
+// due and returns the ids it got. Returns "" if together they claimed every task of `due`
+// exactly once and nothing else, else what went wrong: each thread's error, then the
+// ClaimCheck's problems ("thread" names a racer).
+std::string race_threads(int threads, const std::function<std::vector<std::string>(int)>& claim_all,
+                         const std::vector<std::string>& due);
 
 }  // namespace taskstore::conformance

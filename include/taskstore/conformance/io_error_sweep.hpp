@@ -7,8 +7,8 @@
 // this process, or an exec driver started after the layer's control was shared).
 //
 // A dry run of a fixed mixed workload (enqueues, claims, mark_done, mark_failed with and
-// without retry, mark_running, reschedule, purge_results, and a batch claim on a store
-// that claims batches) on a new store counts the calls
+// without retry, mark_running, reschedule, purge_results; with batch_only, then a batch
+// claim) on a new store counts the calls
 // the layer sees under the store's directory. Then, for every one of those calls, each
 // errno and both modes (the call fails once, or it and every later call fail until the
 // fault is cleared), the workload runs again on a new store with that call failing, and:
@@ -31,6 +31,10 @@ namespace taskstore::conformance {
 
 struct IoErrorSweepOptions {
   std::vector<int> errors{EIO, ENOSPC};
+  // BAT-6: the workload ends with a dequeue_batch (on a store that claims batches), and
+  // only the calls that batch makes fail in turn; the findings about it go to
+  // batch_all_or_nothing.
+  bool batch_only = false;
 };
 
 struct IoErrorSweepReport {
@@ -40,10 +44,9 @@ struct IoErrorSweepReport {
   // Findings, each naming its case and listing what the workload saw.
   std::vector<std::string> all_or_nothing;  // IOERR-1
   std::vector<std::string> recovery;        // IOERR-2
-  // BAT-6, on a store that claims batches (the workload then ends with a dequeue_batch):
-  // a batch that raised left a task RUNNING that nobody holds.
+  // BAT-6, with batch_only: a batch that raised left a task RUNNING that nobody holds.
   std::vector<std::string> batch_all_or_nothing;
-  bool batches = false;  // the workload made batch claims
+  bool batches = false;  // with batch_only: the store claims batches, and the workload made one
   // The sweep could not run as meant (the workload fails without a fault, or the layer
   // sees almost no I/O of the store): a finding of both requirements.
   std::vector<std::string> unusable;
