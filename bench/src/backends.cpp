@@ -74,7 +74,8 @@ BackendSpec postgres_backend(std::string conninfo) {
         if (preload > 0) preload_postgres_store(*store, conninfo, 0, preload, payload_bytes);
         return store;
       },
-      // A worker waits for three WAL flushes per task (claim, mark_running, mark_done), so
+      // A worker waits for two or three WAL flushes per task (claim, mark_running for a task
+      // claimed ahead, mark_done), so
       // 8 workers keep at most 8 writes in flight whatever the backend batches. A queue in
       // front of a network database runs many more (each worker is a coroutine on one
       // thread; the peers run 100 and more): with 256, a group commit carries up to

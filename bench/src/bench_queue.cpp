@@ -2,7 +2,9 @@
 // io_context thread, the real clock; 8 for every backend, and more where the backend
 // lists more in BackendSpec::queue_workers) drains N preloaded no-op tasks; tasks/s from start()
 // until shutdown() has returned; then (untimed) every task, or an even sample of 1,000,
-// must be SUCCESS. Each task costs the queue a dequeue, a mark_running and a mark_done.
+// must be SUCCESS. Each task costs the queue a claim (a dequeue, or a share of a
+// dequeue_batch with the default prefetch) and a mark_done, plus a mark_running for a task
+// taken from the prefetch buffer (QUE-17, QUE-18).
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>

@@ -50,6 +50,8 @@ struct Outcome {
   bool c_may_run = false;
   bool batch_ran = false;     // the store claims batches, and the workload made one
   bool batch_failed = false;  // ... which raised
+  std::map<std::string, Task> before_batch;  // the PENDING tasks as the batch found them
+  std::set<std::string> drained;             // claimed by check_state's drain
 };
 
 // A fixed mixed workload: every kind of write, on tasks in every state.
@@ -99,7 +101,10 @@ void run_workload(BaseStorage& store, boost::asio::io_context& io, Outcome& out,
   if (!second.empty()) {
     step("mark_failed " + second + " (retry)",
          [&] { sync_wait(io, store.mark_failed(second, "transient", true)); });
-    step("reschedule " + second, [&] { sync_wait(io, store.reschedule(second, t0())); });
+    // Acknowledged, the reschedule ends the claim: nobody holds the task any more.
+    if (step("reschedule " + second, [&] { sync_wait(io, store.reschedule(second, t0())); })) {
+      out.held.erase(second);
+    }
   }
   const std::string third = claim("dequeue 3");
   if (!third.empty() && step("mark_failed " + third + " (final)", [&] {
@@ -115,6 +120,12 @@ void run_workload(BaseStorage& store, boost::asio::io_context& io, Outcome& out,
   step("purge_results", [&] { sync_wait(io, store.purge_results(t0() - 1h)); });
   // A batch takes what is due by now ('c' and the rescheduled second claim): BAT-6.
   if (batch_start && store.claims_batches()) {
+    for (const std::string id : {"a", "b", "c", "d"}) {
+      step("get_task " + id + " before the batch", [&] {
+        const auto got = sync_wait(io, store.get_task(id));
+        if (got && got->status == TaskStatus::PENDING) out.before_batch.emplace(id, *got);
+      });
+    }
     batch_start();
     out.batch_ran = true;
     std::vector<Task> batch;
@@ -153,6 +164,17 @@ void check_state(BaseStorage& store, boost::asio::io_context& io, Outcome& out,
         }
       }
       if (got->status == TaskStatus::PENDING) pending.insert(id);
+      // A batch that raised leaves each task it found PENDING as it was (BAT-6).
+      const auto before = out.before_batch.find(id);
+      if (out.batch_failed && before != out.before_batch.end() && out.drained.count(id) == 0 &&
+          got->status == TaskStatus::PENDING &&
+          (got->eta != before->second.eta || got->attempts != before->second.attempts)) {
+        batch_found.push_back(when + ": '" + id + "' changed under a dequeue_batch that raised: eta " +
+                              format_timestamp(before->second.eta) + " -> " +
+                              format_timestamp(got->eta) + ", attempts " +
+                              std::to_string(before->second.attempts) + " -> " +
+                              std::to_string(got->attempts));
+      }
       if (const auto f = out.finished.find(id); f != out.finished.end()) {
         if (got->status != f->second) {
           problem("'" + id + "' is " + std::string(to_string(got->status)) +
@@ -171,6 +193,7 @@ void check_state(BaseStorage& store, boost::asio::io_context& io, Outcome& out,
         break;
       }
       out.held.insert(claimed->id);
+      out.drained.insert(claimed->id);
       if (pending.count(claimed->id) == 0) {
         problem("dequeue handed out '" + claimed->id + "', which get_task did not show PENDING");
       }
@@ -317,6 +340,7 @@ class Sweep {
       unhealed.push_back(std::string("the store does not reopen: ") + e.what());
     }
     if (out.batch_ran) report_.batches = true;
+    if (out.batch_failed) ++report_.batch_raised;
     if (!batch_broken.empty()) report_.batch_all_or_nothing.push_back(described(c, batch_broken, out));
     if (!broken.empty()) report_.all_or_nothing.push_back(described(c, broken, out));
     if (!unhealed.empty()) report_.recovery.push_back(described(c, unhealed, out));

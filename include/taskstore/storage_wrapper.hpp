@@ -3,6 +3,8 @@
 // Derive from it and override only the operations you want to change: to count or log
 // calls, to inject faults into a backend under test, or to seed one bug for a kit
 // self-test. Like LevelDB's EnvWrapper, it spares every decorator nine forwarding methods.
+// It does not offer the optional batch claims unless the decorator says so (see
+// claims_batches below).
 //
 //   class FlakyDequeue final : public StorageWrapper {
 //    public:
@@ -32,7 +34,10 @@ class StorageWrapper : public BaseStorage {
 
   Awaitable<std::string> enqueue(Task task) override { return target_->enqueue(std::move(task)); }
   Awaitable<std::optional<Task>> dequeue(Timestamp now) override { return target_->dequeue(now); }
-  bool claims_batches() const override { return target_->claims_batches(); }
+  // Batch claims are opt-in: a decorator that changes dequeue would be bypassed by a batch
+  // forwarded as is. One that handles dequeue_batch too (or changes neither) overrides
+  // claims_batches to return forwards_batches().
+  bool claims_batches() const override { return false; }
   Awaitable<std::vector<Task>> dequeue_batch(Timestamp now, std::size_t max) override {
     return target_->dequeue_batch(now, max);
   }
@@ -57,6 +62,10 @@ class StorageWrapper : public BaseStorage {
   Awaitable<void> reschedule(std::string task_id, Timestamp new_eta) override {
     return target_->reschedule(std::move(task_id), new_eta);
   }
+
+  // Whether the target claims batches: what claims_batches() returns in a decorator that
+  // forwards them.
+  bool forwards_batches() const { return target_->claims_batches(); }
 
   // The store every operation goes to.
   BaseStorage& target() const { return *target_; }

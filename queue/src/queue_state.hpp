@@ -25,7 +25,7 @@ class AsyncTaskQueue::State {
     not_started,  // spawned, not yet running
     claiming,     // about to dequeue, or dequeuing
     idle,         // asleep on its alarm until idle_until (or a wake-up)
-    starting,     // mark_running in progress
+    starting,     // about to run it: mark_running in progress for a task claimed ahead
     handling,     // the handler runs: the only phase shutdown may abandon
     completing,   // complete_task's storage calls in progress
     releasing,    // handing a claim back during shutdown
@@ -71,6 +71,7 @@ class AsyncTaskQueue::State {
   // Places in `prefetched` that batches in flight may fill: prefetched.size() plus this
   // never exceeds `prefetch`.
   std::size_t prefetch_reserved = 0;
+  bool batches_refused = false;  // dequeue_batch raised NotSupportedError: claim one at a time
   std::size_t live_loops = 0;  // workers and the TTL loop not yet exited or abandoned
   bool started = false;
   bool stopping = false;       // no more dequeues

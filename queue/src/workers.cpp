@@ -114,13 +114,25 @@ Awaitable<std::optional<Task>> claim_next(std::shared_ptr<QueueState> s, Timesta
     co_return co_await std::move(single);
   }
   std::vector<Task> batch;
+  bool refused = false;
   try {
     auto claim = s->storage->dequeue_batch(now, ahead + 1);
     batch = co_await std::move(claim);
+  } catch (const NotSupportedError&) {
+    refused = true;  // a store that says it claims batches, then doesn't: claim alone
   } catch (...) {
     std::lock_guard lock(s->mutex);
     s->prefetch_reserved -= ahead;
     throw;
+  }
+  if (refused) {
+    {
+      std::lock_guard lock(s->mutex);
+      s->prefetch_reserved -= ahead;
+      s->batches_refused = true;  // from now on, every claim is one dequeue
+    }
+    auto single = s->storage->dequeue(now);
+    co_return co_await std::move(single);
   }
   std::vector<std::string> to_release;
   std::optional<Task> mine;
@@ -168,7 +180,7 @@ Awaitable<void> run_worker(std::shared_ptr<QueueState> s, std::size_t index) {
         task = std::move(s->prefetched.front());
         s->prefetched.pop_front();
         claimed_ahead = true;
-      } else if (s->prefetch > 0) {
+      } else if (s->prefetch > 0 && !s->batches_refused) {
         ahead = s->prefetch - std::min(s->prefetch, s->prefetched.size() + s->prefetch_reserved);
         s->prefetch_reserved += ahead;
       }
@@ -196,7 +208,9 @@ Awaitable<void> run_worker(std::shared_ptr<QueueState> s, std::size_t index) {
     {
       std::lock_guard lock(s->mutex);
       if (s->stopping) break;
-      if (dequeue_failed) {
+      if (!s->prefetched.empty()) {
+        // Another worker's batch filled the buffer while this one's claim found nothing.
+      } else if (dequeue_failed) {
         wake_at = detail::add_saturating(now, s->poll_interval);  // back off, whatever is due
       } else if (s->generation == generation) {
         // Nothing came due that this dequeue could have missed: sleep until the poll

@@ -21,6 +21,18 @@ class WithoutBatchClaims final : public StorageWrapper {
   }
 };
 
+// Says it claims batches, then refuses them (NotSupportedError), as a decorator that
+// forwards claims_batches but not dequeue_batch would.
+class RefusesBatches final : public StorageWrapper {
+ public:
+  using StorageWrapper::StorageWrapper;
+  bool claims_batches() const override { return true; }
+  Awaitable<std::vector<Task>> dequeue_batch(Timestamp now, std::size_t max) override {
+    auto unsupported = BaseStorage::dequeue_batch(now, max);
+    co_return co_await std::move(unsupported);
+  }
+};
+
 class PrefetchTest : public QueueTest {
  protected:
   // The store must claim batches for prefetching to be tested here.
@@ -188,6 +200,19 @@ TEST_P(PrefetchTest, StoreWithoutBatchClaims_ClaimsOneTaskAtATime) {
   settle();
   EXPECT_EQ(count_status(4, TaskStatus::RUNNING), 2u) << "tasks were claimed ahead";
   EXPECT_EQ(counting().count(StorageOperation::dequeue_batch), 0u) << describe(counting().calls());
+  EXPECT_GE(counting().count(StorageOperation::dequeue), 2u) << describe(counting().calls());
+}
+
+TEST_P(PrefetchTest, BatchesRefused_FallsBackToOneTaskAtATime) {
+  TASKSTORE_REQUIREMENTS("QUE-17");
+  make_queue(prefetching(2, 8), [](std::shared_ptr<BaseStorage> store) {
+    return std::make_shared<RefusesBatches>(std::move(store));
+  });
+  handle_slow(t0() + 5min);
+  start();
+  enqueue_slow(2);
+  settle();
+  EXPECT_EQ(count_status(2, TaskStatus::RUNNING), 2u) << "the refused batch stopped the workers";
   EXPECT_GE(counting().count(StorageOperation::dequeue), 2u) << describe(counting().calls());
 }
 

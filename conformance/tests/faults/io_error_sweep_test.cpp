@@ -211,6 +211,7 @@ TEST(IoErrorSweep, StoreThatStaysBrokenAfterAnError_IsCaught) {
 class BatchOfSeparateCommits final : public StorageWrapper {
  public:
   using StorageWrapper::StorageWrapper;
+  bool claims_batches() const override { return forwards_batches(); }
   Awaitable<std::vector<Task>> dequeue_batch(Timestamp now, std::size_t max) override {
     std::vector<Task> batch;
     while (batch.size() < max) {

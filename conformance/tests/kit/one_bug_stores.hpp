@@ -498,6 +498,7 @@ class SharedClaimSlot final : public ForwardingStorage {
 // enqueue order).
 class BatchSortedById final : public ForwardingStorage {
  public:
+  bool claims_batches() const override { return forwards_batches(); }
   Awaitable<std::vector<Task>> dequeue_batch(Timestamp now, std::size_t max) override {
     auto op = target().dequeue_batch(now, max);
     std::vector<Task> batch = co_await std::move(op);
@@ -512,6 +513,7 @@ class BatchSortedById final : public ForwardingStorage {
 // tasks are right).
 class BatchShowsOldAttempts final : public ForwardingStorage {
  public:
+  bool claims_batches() const override { return forwards_batches(); }
   Awaitable<std::vector<Task>> dequeue_batch(Timestamp now, std::size_t max) override {
     auto op = target().dequeue_batch(now, max);
     std::vector<Task> batch = co_await std::move(op);
@@ -525,6 +527,7 @@ class BatchShowsOldAttempts final : public ForwardingStorage {
 // BAT-3: a batch of 0 is taken as a batch of 1.
 class BatchOfZeroClaimsOne final : public ForwardingStorage {
  public:
+  bool claims_batches() const override { return forwards_batches(); }
   Awaitable<std::vector<Task>> dequeue_batch(Timestamp now, std::size_t max) override {
     auto op = target().dequeue_batch(now, max == 0 ? 1 : max);
     co_return co_await std::move(op);
@@ -535,8 +538,12 @@ class BatchOfZeroClaimsOne final : public ForwardingStorage {
 // finishes while another is in flight returns that one's last task in place of its first.
 class BatchesShareASlot final : public ForwardingStorage {
  public:
+  bool claims_batches() const override { return forwards_batches(); }
   Awaitable<std::vector<Task>> dequeue_batch(Timestamp now, std::size_t max) override {
     const int others = in_flight_++;
+    // The memory store claims in microseconds: a pause keeps racing batches in flight
+    // together, as a store's round trip would.
+    std::this_thread::sleep_for(std::chrono::microseconds(300));
     auto op = target().dequeue_batch(now, max);
     std::vector<Task> batch;
     try {
@@ -742,6 +749,7 @@ class DamageStopsTheQueue final : public DamageableStore {
 // BAT-5: a damaged task makes every batch claim fail (single dequeues pass over it).
 class DamageStopsTheBatch final : public DamageableStore {
  public:
+  bool claims_batches() const override { return forwards_batches(); }
   Awaitable<std::vector<Task>> dequeue_batch(Timestamp now, std::size_t max) override {
     if (any_damaged()) {
       throw CorruptionError("dequeue_batch: a task in " + std::string(kLocation) + " is damaged");

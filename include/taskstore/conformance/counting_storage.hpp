@@ -57,6 +57,7 @@ class CountingStorage final : public StorageWrapper {
   Awaitable<std::string> enqueue(Task task) override;
   Awaitable<std::optional<Task>> dequeue(Timestamp now) override;
   Awaitable<std::vector<Task>> dequeue_batch(Timestamp now, std::size_t max) override;
+  bool claims_batches() const override { return forwards_batches(); }
   Awaitable<void> mark_running(std::string task_id) override;
   Awaitable<void> mark_done(std::string task_id, TaskResult result) override;
   Awaitable<std::optional<TaskResult>> get_result(std::string task_id) override;

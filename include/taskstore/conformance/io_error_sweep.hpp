@@ -47,6 +47,7 @@ struct IoErrorSweepReport {
   // BAT-6, with batch_only: a batch that raised left a task RUNNING that nobody holds.
   std::vector<std::string> batch_all_or_nothing;
   bool batches = false;  // with batch_only: the store claims batches, and the workload made one
+  long batch_raised = 0;  // with batch_only: cases in which the batch raised
   // The sweep could not run as meant (the workload fails without a fault, or the layer
   // sees almost no I/O of the store): a finding of both requirements.
   std::vector<std::string> unusable;
