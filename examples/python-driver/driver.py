@@ -362,12 +362,14 @@ class Store:
     RECONNECT_AFTER = {8, 14}  # SQLITE_READONLY, SQLITE_CANTOPEN
 
     def after_error(self, error):
+        """Drops this thread's connection after an error that leaves it unusable; returns
+        whether it did (the request, which wrote nothing, may then run again)."""
         code = getattr(error, "sqlite_errorcode", None)
         if code is None or (code & 0xFF) not in self.RECONNECT_AFTER:
-            return
+            return False
         db = getattr(self._local, "db", None)
         if db is None:
-            return
+            return False
         self._local.db = None
         with self._connections_lock:
             if db in self._connections:
@@ -376,6 +378,7 @@ class Store:
             db.close()
         except sqlite3.Error:
             pass
+        return True
 
     def close(self):
         with self._connections_lock:
@@ -613,6 +616,14 @@ class Driver:
                 raise BadRequest("unknown store handle %r" % (handle,))
             return self.stores[handle]
 
+    def request_store(self, request):
+        """The store a request names, or None."""
+        handle = request.get("store")
+        if not isinstance(handle, int):
+            return None
+        with self.stores_lock:
+            return self.stores.get(handle)
+
     def handle(self, request):
         op = request.get("op")
         if not isinstance(op, str):
@@ -686,6 +697,15 @@ class Driver:
                     "error": {"type": "storage", "message": "request is not a JSON object"}}
         rid = request.get("id")
         try:
+            try:
+                return {"id": rid, "ok": True, "result": self.handle(request)}
+            except sqlite3.Error as e:
+                # A connection opened while a file could not be written stays read-only
+                # (SQLITE_READONLY) for good: its error wrote nothing, so once the connection
+                # is dropped the request runs again, once, on a new one (IOERR-2).
+                store = self.request_store(request)
+                if store is None or not store.after_error(e):
+                    raise
             return {"id": rid, "ok": True, "result": self.handle(request)}
         except DriverError as e:
             return {"id": rid, "ok": False,
@@ -695,9 +715,7 @@ class Driver:
                     "error": {"type": "storage", "message": "bad request: %s" % e}}
         except sqlite3.Error as e:
             where = ""
-            with self.stores_lock:
-                store = self.stores.get(request.get("store")) if isinstance(
-                    request.get("store"), int) else None
+            store = self.request_store(request)
             if store is not None:
                 where = " (store %s)" % store.directory
                 store.after_error(e)
