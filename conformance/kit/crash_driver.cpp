@@ -44,7 +44,8 @@ constexpr int kMaxThreadOperations = 100'000;
 // Report lines from the child (each one write(2), so threads' lines never mix):
 //   R             the store is open
 //   B <t> <op>    thread t is about to start the operation (encode(op))
-//   A <t> <id>    it returned; for dequeue, the claimed id or "-"
+//   A <t> <ids>   it returned; for dequeue and dequeue_batch, the claimed ids
+//                 (comma-separated) or "-"
 //   E <text>      the child failed (its last line)
 
 std::string one_line(std::string text) {
@@ -58,14 +59,21 @@ Timestamp random_eta(std::mt19937_64& rng) {
                           0, kOffsets.size() - 1)(rng)]);
 }
 
-// A thread's next operation: a fresh enqueue, a dequeue, or a change to a task it holds.
+// A thread's next operation: a fresh enqueue, a claim (with `batches`, one in three is a
+// batch of 2 to 4), or a change to a task it holds.
 CrashOp next_operation(std::mt19937_64& rng, const std::vector<std::string>& held,
-                       const std::string& tag) {
+                       const std::string& tag, bool batches) {
   const int roll = std::uniform_int_distribution<int>(0, 99)(rng);
   if (held.empty() || roll < 20) {
     return CrashOp{.kind = CrashOpKind::enqueue, .id = "c" + tag, .time = random_eta(rng), .text = ""};
   }
-  if (roll < 45) return CrashOp{.kind = CrashOpKind::dequeue, .id = "-", .time = kChildNow, .text = ""};
+  if (roll < 45) {
+    if (batches && roll < 29) {
+      return CrashOp{.kind = CrashOpKind::dequeue_batch, .id = "-", .time = kChildNow,
+                     .text = std::to_string(std::uniform_int_distribution<int>(2, 4)(rng))};
+    }
+    return CrashOp{.kind = CrashOpKind::dequeue, .id = "-", .time = kChildNow, .text = ""};
+  }
   CrashOp op{.id = held[std::uniform_int_distribution<std::size_t>(0, held.size() - 1)(rng)]};
   if (roll < 50) {
     op.kind = CrashOpKind::mark_running;
@@ -86,7 +94,7 @@ CrashOp next_operation(std::mt19937_64& rng, const std::vector<std::string>& hel
   return op;
 }
 
-// Runs `op` on the store; returns the claimed id for a dequeue ("-" if none), else "-".
+// Runs `op` on the store; returns the claimed ids of a claim, comma-separated, or "-".
 std::string run_operation(BaseStorage& store, boost::asio::io_context& io, const CrashOp& op) {
   switch (op.kind) {
     case CrashOpKind::enqueue:
@@ -95,6 +103,12 @@ std::string run_operation(BaseStorage& store, boost::asio::io_context& io, const
     case CrashOpKind::dequeue: {
       const auto task = sync_wait(io, store.dequeue(op.time));
       return task ? task->id : "-";
+    }
+    case CrashOpKind::dequeue_batch: {
+      const auto tasks = sync_wait(io, store.dequeue_batch(op.time, detail::claim_capacity(op)));
+      std::string ids;
+      for (const Task& task : tasks) ids += (ids.empty() ? "" : ",") + task.id;
+      return ids.empty() ? "-" : ids;
     }
     case CrashOpKind::mark_running:
       sync_wait(io, store.mark_running(op.id));
@@ -119,6 +133,7 @@ struct ChildWorkload {
   // One thread, which holds every task and never lets go: it changes due tasks too
   // (mark_done on one, a reschedule to later), which threads would race dequeues for.
   bool holds_all = false;
+  bool batches = false;  // some claims are batches (the store claims batches)
   std::uint64_t seed = 0;
   int cycle = 0;
 };
@@ -128,24 +143,32 @@ struct ChildWorkload {
 // or claimed, and lets go of one when it makes it due (then any thread's dequeue may take
 // it). Throws what the store throws.
 void worker_loop(BaseStorage& store, int report_fd, std::vector<std::string> held,
-                 bool holds_all, std::uint64_t seed, int thread, int cycle,
-                 const std::atomic<bool>& stop) {
+                 const ChildWorkload& workload, int thread, const std::atomic<bool>& stop) {
+  const int cycle = workload.cycle;
+  const std::uint64_t seed = workload.seed + static_cast<std::uint64_t>(thread);
   std::mt19937_64 rng(seed);
   boost::asio::io_context io;
   const std::string prefix = " " + std::to_string(thread) + " ";
   for (int n = 0; n < kMaxThreadOperations && !stop; ++n) {
     const CrashOp op = next_operation(
-        rng, held, std::to_string(cycle) + "." + std::to_string(thread) + "." + std::to_string(n));
+        rng, held, std::to_string(cycle) + "." + std::to_string(thread) + "." + std::to_string(n),
+        workload.batches);
     if (!write_line(report_fd, "B" + prefix + detail::encode(op))) throw std::runtime_error("the report pipe closed");
     const std::string claimed = run_operation(store, io, op);
     if (!write_line(report_fd, "A" + prefix + claimed)) throw std::runtime_error("the report pipe closed");
     const bool now_due = op.time <= kChildNow;
-    if (holds_all) {
+    if (workload.holds_all) {
       if (op.kind == CrashOpKind::enqueue) held.push_back(op.id);
       continue;
     }
     if (op.kind == CrashOpKind::enqueue && !now_due) held.push_back(op.id);
-    if (op.kind == CrashOpKind::dequeue && claimed != "-") held.push_back(claimed);
+    if (detail::claim_capacity(op) > 0 && claimed != "-") {
+      for (std::size_t start = 0; start <= claimed.size();) {
+        const std::size_t comma = std::min(claimed.find(',', start), claimed.size());
+        held.push_back(claimed.substr(start, comma - start));
+        start = comma + 1;
+      }
+    }
     if (op.kind == CrashOpKind::reschedule && now_due) std::erase(held, op.id);
   }
   if (!stop) throw std::runtime_error("ran " + std::to_string(kMaxThreadOperations) +
@@ -169,8 +192,7 @@ int child_loop(StoreEnvironment& environment, int report_fd, const ChildWorkload
     for (std::size_t t = 0; t < workload.held.size(); ++t) {
       threads.emplace_back([&, t] {
         try {
-          worker_loop(*store, report_fd, workload.held[t], workload.holds_all, workload.seed + t,
-                      static_cast<int>(t), workload.cycle, stop);
+          worker_loop(*store, report_fd, workload.held[t], workload, static_cast<int>(t), stop);
         } catch (const std::exception& e) {
           fail(e.what());
         } catch (...) {
@@ -226,7 +248,8 @@ std::string CrashRunReport::summary() const {
   std::ostringstream out;
   out << kills << (power_cut ? " power cuts (" : " kills (") << concurrent_kills
       << " on several threads), " << acknowledged << " acknowledged operations (" << overlapping
-      << " overlapping), " << cut_short
+      << " overlapping" << (batch_claims > 0 ? ", " + std::to_string(batch_claims) + " batch claims" : "")
+      << "), " << cut_short
       << " cut short (" << cut_short_visible << " visible), " << tasks << " tasks";
   return out.str();
 }
@@ -277,7 +300,7 @@ CrashRunReport run_crash_cycles(StoreEnvironment& environment, const CrashRunOpt
   for (int cycle = 0; cycle < options.kills; ++cycle) {
     std::mt19937_64 rng(options.seed ^ (0x9e3779b97f4a7c15ULL * static_cast<std::uint64_t>(cycle + 1)));
     const KillPlan plan = plan_kill(rng, options);
-    ChildWorkload workload{.held = {}, .seed = rng(), .cycle = cycle};
+    ChildWorkload workload{.held = {}, .batches = options.batch_claims, .seed = rng(), .cycle = cycle};
     // One thread in a quarter of the cycles (whose history is the seed's alone), else two
     // or more contending for the due tasks; the held tasks are dealt out round the threads.
     const int threads = std::uniform_int_distribution<int>(0, 3)(rng) == 0 || options.max_threads < 2
@@ -359,6 +382,7 @@ CrashRunReport run_crash_cycles(StoreEnvironment& environment, const CrashRunOpt
           report.violations.push_back(context + "bad report line '" + line + "'");
         } else {
           if (!in_flight.empty()) ++report.overlapping;
+          if (op->kind == CrashOpKind::dequeue_batch) ++report.batch_claims;
           in_flight[*thread] = detail::Flight{.op = *op, .begun = line_number, .applied = false};
         }
       } else if (line.starts_with("A ")) {

@@ -1,6 +1,9 @@
 #include "crash_history.hpp"
 
+#include <algorithm>
+#include <optional>
 #include <set>
+#include <utility>
 
 #include "taskstore/sync_wait.hpp"
 
@@ -10,6 +13,26 @@ namespace {
 
 CrashOp claim_of(const std::string& id, Timestamp now) {
   return CrashOp{.kind = CrashOpKind::dequeue, .id = id, .time = now, .text = ""};
+}
+
+// The ids of a claim's acknowledgement: "k1,k2" or "-" (none).
+std::vector<std::string> claimed_ids(const std::string& claimed) {
+  std::vector<std::string> ids;
+  if (claimed == "-") return ids;
+  std::size_t start = 0;
+  for (;;) {
+    const std::size_t comma = claimed.find(',', start);
+    ids.push_back(claimed.substr(start, comma - start));
+    if (comma == std::string::npos) return ids;
+    start = comma + 1;
+  }
+}
+
+// "dequeue returned nothing", "batch claim of up to 3 returned 1 task".
+std::string describe_claim(const CrashOp& op, std::size_t returned) {
+  if (op.kind == CrashOpKind::dequeue) return "dequeue returned nothing";
+  return "batch claim of up to " + op.text + " returned " + std::to_string(returned) +
+         (returned == 1 ? " task" : " tasks");
 }
 
 // " (in flight at the kill: mark_done k1 ...; dequeue - ...)", or "" if nothing was.
@@ -48,13 +71,16 @@ void CrashHistory::acknowledge(int thread, const std::string& claimed, long line
   const Flight flight = flights.extract(thread).mapped();
   if (flight.applied) return;  // a dequeue already showed it had run
   const CrashOp& op = flight.op;
-  if (op.kind == CrashOpKind::dequeue) {
-    if (claimed == "-") {
-      check_empty_claim(flight, flights, context);
-    } else {
-      claim(claimed, op, line, flights, context);
+  if (const std::size_t capacity = claim_capacity(op); capacity > 0) {
+    const std::vector<std::string> ids = claimed_ids(claimed);
+    if (ids.size() > capacity) {
+      broken(context + "an acknowledged batch claim of up to " + op.text + " returned " +
+             std::to_string(ids.size()) + " tasks");
+      return;
     }
-    settle_excuses(thread, claimed, context);
+    for (const std::string& id : ids) claim(id, op, line, flights, context);
+    if (ids.size() < capacity) check_short_claim(flight, ids.size(), flights, context);
+    settle_excuses(thread, ids, context);
     return;
   }
   if (op.kind != CrashOpKind::enqueue && !tasks_.contains(op.id)) {
@@ -98,15 +124,18 @@ void CrashHistory::claim(const std::string& id, const CrashOp& dequeue, long lin
   }
 }
 
-void CrashHistory::check_empty_claim(const Flight& flight, const Flights& flights,
-                                     const std::string& context) {
-  // Another thread's dequeue still in flight may have taken, while this one ran, a task
-  // the history still shows as due: one task each, checked when they return.
-  Excuse excuse;
+void CrashHistory::check_short_claim(const Flight& flight, std::size_t returned,
+                                     const Flights& flights, const std::string& context) {
+  // Another thread's claim still in flight may have taken, while this one ran, a task the
+  // history still shows as due: up to its capacity each, checked when they return.
+  Excuse excuse{.what = describe_claim(flight.op, returned), .due = {}, .claims = {}};
+  std::size_t others = 0;
   for (const auto& [thread, other] : flights) {
-    if (other.op.kind == CrashOpKind::dequeue) excuse.dequeues.insert(thread);
+    if (const std::size_t capacity = claim_capacity(other.op); capacity > 0) {
+      excuse.claims.insert(thread);
+      others += capacity;
+    }
   }
-  const std::size_t others = excuse.dequeues.size();
   std::vector<std::string> due_all_along;
   for (const auto& id : ids_) {
     const auto since = due_since_.find(id);
@@ -123,31 +152,29 @@ void CrashHistory::check_empty_claim(const Flight& flight, const Flights& flight
     return;
   }
   const std::string& id = due_all_along.front();
-  broken(context + "an acknowledged dequeue returned nothing, but task '" + id +
-         "' is due by the acknowledged history (" + brief(tasks_.at(id), kCrashBase) + ")" +
+  broken(context + "an acknowledged " + excuse.what + ", but task '" + id + "' is due by the acknowledged history (" + brief(tasks_.at(id), kCrashBase) + ")" +
          (others == 0 ? std::string()
                       : ", as are " + std::to_string(due_all_along.size() - 1) +
                             " more, with only " + std::to_string(others) +
-                            " other dequeues in flight to take them"));
+                            " claims by others in flight to take them"));
 }
 
-void CrashHistory::settle_excuses(int thread, const std::string& claimed,
+void CrashHistory::settle_excuses(int thread, const std::vector<std::string>& claimed,
                                   const std::string& context) {
   for (auto it = excuses_.begin(); it != excuses_.end();) {
-    if (it->dequeues.erase(thread) == 0) {
+    if (it->claims.erase(thread) == 0) {
       ++it;
       continue;
     }
-    it->due.erase(claimed);
-    if (!it->dequeues.empty()) {
+    for (const std::string& id : claimed) it->due.erase(id);
+    if (!it->claims.empty()) {
       ++it;
       continue;
     }
     if (!it->due.empty()) {
       const std::string& id = *it->due.begin();
-      broken(context + "an acknowledged dequeue returned nothing while task '" + id +
-             "' was due by the acknowledged history, and none of the dequeues then in flight "
-             "claimed it");
+      broken(context + "an acknowledged " + it->what + " while task '" + id + "' was due by the acknowledged history, and none of the claims then in "
+             "flight claimed it");
     }
     it = excuses_.erase(it);
   }
@@ -155,21 +182,30 @@ void CrashHistory::settle_excuses(int thread, const std::string& claimed,
 
 bool CrashHistory::verify(BaseStorage& store, boost::asio::io_context& io, const Flights& flights,
                           const std::string& context) {
-  // What the kill cut short: at most one operation per task other than a dequeue (the
-  // workload's rule), and dequeues that may each have claimed one due task.
+  // What the kill cut short: at most one operation per task other than a claim (the
+  // workload's rule), and claims that may have taken due tasks, up to their capacity.
   std::map<std::string, CrashOp> cut_short_on;
-  std::size_t dequeues = 0;
+  std::size_t dequeues = 0;  // the capacity of the claims in flight
+  std::vector<const Flight*> claims_in_flight;
   std::vector<std::string> ids = ids_;
   for (const auto& [thread, flight] : flights) {
     if (flight.applied) continue;
-    if (flight.op.kind == CrashOpKind::dequeue) {
-      ++dequeues;
+    if (const std::size_t capacity = claim_capacity(flight.op); capacity > 0) {
+      dequeues += capacity;
+      claims_in_flight.push_back(&flight);
       continue;
     }
     cut_short_on.emplace(flight.op.id, flight.op);
     if (flight.op.kind == CrashOpKind::enqueue) ids.push_back(flight.op.id);
   }
   const std::string cut_short = describe_cut_short(flights);
+  // A batch that is the only claim in flight shows all its claims or none (BAT-6): how
+  // many it would have made, from the history before this reads the store into it.
+  std::optional<std::pair<std::size_t, std::size_t>> batch_allows;
+  if (claims_in_flight.size() == 1 &&
+      claims_in_flight.front()->op.kind == CrashOpKind::dequeue_batch) {
+    batch_allows = batch_bounds(*claims_in_flight.front(), cut_short_on);
+  }
   std::size_t claims = 0;
   bool visible = false;
 
@@ -245,14 +281,43 @@ bool CrashHistory::verify(BaseStorage& store, boost::asio::io_context& io, const
       lost(std::move(violation));
     }
   }
-  // The drain of the next reopen, and empty claims from now on, count every task due. The
-  // dequeues that excused an empty one may have been cut short: nothing to settle.
+  if (batch_allows && claims != 0 &&
+      (claims < batch_allows->first || claims > batch_allows->second)) {
+    const auto [least, most] = *batch_allows;
+    broken(context + "a batch claim of up to " + claims_in_flight.front()->op.text +
+           ", cut short by the kill, shows " + std::to_string(claims) +
+           " of its claims, but a batch is all or nothing: it would have claimed " +
+           (least == most ? std::to_string(least)
+                          : std::to_string(least) + " to " + std::to_string(most)) +
+           " tasks, or none");
+  }
+  // The drain of the next reopen, and short claims from now on, count every task due. The
+  // claims that excused a short one may have been cut short: nothing to settle.
   excuses_.clear();
   due_since_.clear();
   for (const auto& id : ids_) {
     if (is_due(tasks_.at(id), kChildNow)) due_since_[id] = 0;
   }
   return visible;
+}
+
+std::pair<std::size_t, std::size_t> CrashHistory::batch_bounds(
+    const Flight& batch, const std::map<std::string, CrashOp>& cut_short_on) const {
+  // A task due since before the batch began, untouched by any operation in flight, was
+  // there for the batch to take all along; one that became due later, or that an
+  // operation in flight may have made due, it may or may not have seen.
+  std::size_t sure = 0;
+  std::size_t maybe = cut_short_on.size();
+  for (const auto& [id, since] : due_since_) {
+    if (!is_due(tasks_.at(id), kChildNow) || cut_short_on.contains(id)) continue;
+    if (since < batch.begun) {
+      ++sure;
+    } else {
+      ++maybe;
+    }
+  }
+  const std::size_t max = claim_capacity(batch.op);
+  return {std::min(max, sure), std::min(max, sure + maybe)};
 }
 
 void CrashHistory::drain(BaseStorage& store, boost::asio::io_context& io,

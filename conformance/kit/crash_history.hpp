@@ -52,18 +52,20 @@ class CrashHistory {
   // Every task, in enqueue order: what a child on one thread holds.
   const std::vector<std::string>& all_ids() const { return ids_; }
 
-  // Takes `thread`'s operation, acknowledged at report line `line` with `claimed` (a
-  // dequeue's claimed id, or "-"), into the history, and removes it from `flights`. A
-  // dequeue must have claimed a task that was due while it ran, and may come back empty
-  // only if every task due when it began could have gone to another dequeue in flight,
-  // and did: once those have all returned, each such task must be one they claimed.
+  // Takes `thread`'s operation, acknowledged at report line `line` with `claimed` (the ids a
+  // dequeue or batch claimed, comma-separated, or "-"), into the history, and removes it
+  // from `flights`. A claim must take tasks that were due while it ran, at most its
+  // capacity (1, or a batch's max), and may come back short only if every other task due
+  // when it began could have gone to another claim in flight, and did: once those have all
+  // returned, each such task must be one they claimed.
   void acknowledge(int thread, const std::string& claimed, long line, Flights& flights,
                    const std::string& context);
 
   // Reads every task back from a reopened store and checks it against the history, letting
   // each operation in `flights` (cut short by the kill) show wholly, not at all, or
-  // (mark_done, mark_failed without retry) by its result alone, and each dequeue in flight
-  // claim at most one due task. Then takes what the store holds as the history, since it
+  // (mark_done, mark_failed without retry) by its result alone, and the claims in flight
+  // take at most their capacity of due tasks between them; a batch that is the only claim
+  // in flight shows all of its claims or none (BAT-6). Then takes what the store holds as the history, since it
   // is one of the states allowed. Returns whether any operation in flight showed.
   bool verify(BaseStorage& store, boost::asio::io_context& io, const Flights& flights,
               const std::string& context);
@@ -79,8 +81,15 @@ class CrashHistory {
   // `flights` holds the other threads' operations in flight.
   void claim(const std::string& id, const CrashOp& dequeue, long line, Flights& flights,
              const std::string& context);
-  void check_empty_claim(const Flight& flight, const Flights& flights, const std::string& context);
-  void settle_excuses(int thread, const std::string& claimed, const std::string& context);
+  // A claim that returned `returned` tasks, fewer than its capacity.
+  void check_short_claim(const Flight& flight, std::size_t returned, const Flights& flights,
+                         const std::string& context);
+  void settle_excuses(int thread, const std::vector<std::string>& claimed,
+                      const std::string& context);
+  // How many tasks `batch`, cut short by the kill as the only claim in flight, would have
+  // claimed had it run whole (least, most): what verify allows it to show besides none.
+  std::pair<std::size_t, std::size_t> batch_bounds(
+      const Flight& batch, const std::map<std::string, CrashOp>& cut_short_on) const;
 
   // An acknowledged operation that is missing or shows otherwise (CRASH-1, CRASH-3).
   void lost(std::string violation);
@@ -90,11 +99,12 @@ class CrashHistory {
   std::map<std::string, ExpectedTask> tasks_;
   std::map<std::string, long> due_since_;  // the report line after which a task was due
   std::vector<std::string> ids_;           // in enqueue order
-  // An empty dequeue excused by other dequeues in flight: the tasks due all along, which
-  // those (by thread) must claim between them. Dropped at a kill.
+  // A short claim excused by other claims in flight: the tasks due all along, which those
+  // (by thread) must claim between them. Dropped at a kill.
   struct Excuse {
+    std::string what;  // "dequeue returned nothing", for the message
     std::set<std::string> due;
-    std::set<int> dequeues;
+    std::set<int> claims;
   };
   std::vector<Excuse> excuses_;
   CrashRunReport& report_;

@@ -9,9 +9,10 @@ namespace taskstore::conformance::detail {
 
 namespace {
 
-constexpr std::array<std::pair<CrashOpKind, std::string_view>, 7> kNames{{
+constexpr std::array<std::pair<CrashOpKind, std::string_view>, 8> kNames{{
     {CrashOpKind::enqueue, "enqueue"},
     {CrashOpKind::dequeue, "dequeue"},
+    {CrashOpKind::dequeue_batch, "dequeue_batch"},
     {CrashOpKind::mark_running, "mark_running"},
     {CrashOpKind::mark_done, "mark_done"},
     {CrashOpKind::mark_failed_retry, "mark_failed_retry"},
@@ -76,7 +77,16 @@ std::optional<CrashOp> decode_op(std::string_view line) {
   op.id = std::string(tokens[1]);
   op.time = from_micros(micros);
   op.text = tokens[3] == "-" ? "" : std::string(tokens[3]);
+  if (op.kind == CrashOpKind::dequeue_batch && claim_capacity(op) == 0) return std::nullopt;
   return op;
+}
+
+std::size_t claim_capacity(const CrashOp& op) {
+  if (op.kind == CrashOpKind::dequeue) return 1;
+  if (op.kind != CrashOpKind::dequeue_batch) return 0;
+  std::size_t max = 0;
+  const auto parsed = std::from_chars(op.text.data(), op.text.data() + op.text.size(), max);
+  return parsed.ec == std::errc() ? max : 0;
 }
 
 Task crash_task(const std::string& id, Timestamp eta, Timestamp created_at) {
@@ -176,6 +186,7 @@ ExpectedTask applied(const ExpectedTask& before, const CrashOp& op) {
   Task& task = after.task;
   switch (op.kind) {
     case CrashOpKind::enqueue:
+    case CrashOpKind::dequeue_batch:  // claims tasks it names only in its answer
       break;
     case CrashOpKind::dequeue:
       task.status = TaskStatus::RUNNING;

@@ -18,6 +18,7 @@ namespace taskstore::conformance::detail {
 enum class CrashOpKind {
   enqueue,
   dequeue,
+  dequeue_batch,  // text: the batch's max, in decimal
   mark_running,
   mark_done,
   mark_failed_retry,  // mark_failed(will_retry = true)
@@ -27,11 +28,16 @@ enum class CrashOpKind {
 
 struct CrashOp {
   CrashOpKind kind = CrashOpKind::enqueue;
-  std::string id;  // the task; "-" for dequeue
-  // enqueue: the eta; dequeue: now; reschedule: the new eta; mark_done: finished_at.
+  std::string id;  // the task; "-" for dequeue and dequeue_batch
+  // enqueue: the eta; dequeue, dequeue_batch: now; reschedule: the new eta; mark_done:
+  // finished_at.
   Timestamp time{};
-  std::string text;  // mark_done: the result value; mark_failed: the error; else "-"
+  // mark_done: the result value; mark_failed: the error; dequeue_batch: max; else "-"
+  std::string text;
 };
+
+// How many tasks `op` may claim: 1 for a dequeue, max for a batch, 0 for the rest.
+std::size_t claim_capacity(const CrashOp& op);
 
 // "mark_done k3-7 1767225600000001 v3.12": tokens without spaces (ids and texts are made
 // by the driver).

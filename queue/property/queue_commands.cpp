@@ -433,12 +433,11 @@ void check_task(const Step& step, const Expectation& e, const std::string& id,
   }
 }
 
-// Everything a queue step must have done: the calls, the tasks it touched, and every other
-// task and result left as the model has them.
-void check_effects(const Step& step, const Expectation& e, const ReferenceModel& before,
-                   const ReferenceModel& after, const std::vector<std::string>& touched,
-                   QueueSystem& system) {
-  check_calls(step, e, system);
+// The tasks a queue step touched, and every other task and result, left as the model has
+// them.
+void check_store(const Step& step, const Expectation& e, const ReferenceModel& before,
+                 const ReferenceModel& after, const std::vector<std::string>& touched,
+                 QueueSystem& system) {
   StoreUnderTest& sut = system.storage();
   std::set<std::string> ids;
   for (const auto& id : touched) {
@@ -455,6 +454,14 @@ void check_effects(const Step& step, const Expectation& e, const ReferenceModel&
   rest.model_expects_error = false;
   rest.rule = e.outcome_rule();
   tc::expect_store_matches(rest, before, after, sut);
+}
+
+// Everything a queue step must have done: the calls, in order, and the store.
+void check_effects(const Step& step, const Expectation& e, const ReferenceModel& before,
+                   const ReferenceModel& after, const std::vector<std::string>& touched,
+                   QueueSystem& system) {
+  check_calls(step, e, system);
+  check_store(step, e, before, after, touched, system);
 }
 
 // Counts a step's outcome for the run's summary.
@@ -791,6 +798,191 @@ class WorkerStepCommand final : public QueueStep {
   HandlerPlan plan_;
 };
 
+// The queue's own workers (QueueSystem::kWorkers of them, claiming up to kPrefetch ahead:
+// the real loop of workers.cpp, with batch claims where the store makes them) run until
+// every one sleeps, with the plan's handler for the names the queue has handlers for.
+// Which worker takes which task, and when, is theirs to decide; each task's course is
+// not. So the model plays one worker claiming and completing every task due at the
+// clock's now in turn (QUE-10 for a name without a handler), and the store must end as it
+// does. The calls are checked as a whole: the model's claims, each made once, at now
+// (QUE-12, QUE-17); mark_running exactly for the tasks that waited in the buffer, those a
+// batch returned after its first (QUE-18); and the model's completions, in any order.
+class RunWorkersCommand final : public QueueStep {
+ public:
+  RunWorkersCommand(const ReferenceModel&, const GenerationOptions& options)
+      : QueueStep(options), plan_(*handler_plan(true)) {}
+
+  Expectation play(ReferenceModel& model) const override {
+    Expectation e;
+    const Timestamp now = model.now();
+    RC_PRE(!model.due_tasks(now).empty());  // idle workers would only sleep again
+    e.rule = "QUE-17";
+    e.get_task_rule = "QUE-2";  // a worker has its task: no storage read
+    for (std::size_t runs = 0;; ++runs) {
+      // A task that fails again and again with no delay would keep the workers busy: such
+      // a step is not generated.
+      RC_PRE(runs < kMostRuns);
+      const auto claim = model.dequeue(now);
+      if (!claim.value) break;
+      const Task task = *claim.value;
+      ExpectedCall dequeue = call_of(StorageOperation::dequeue, task.id, claim.rule);
+      dequeue.call.task_id.clear();
+      dequeue.call.time = now;
+      e.calls.push_back(std::move(dequeue));
+      if (QueueSystem::has_handler(task.name)) {
+        play_completion(model, task, plan_.outcome_of_run(), e);
+      } else {
+        e.rule = "QUE-10";
+        perform(model,
+                mark_failed_call(task.id,
+                                 "no handler is registered for task name '" + task.name + "'",
+                                 false, "QUE-10"),
+                e);
+      }
+      // A storage error would only be logged by the worker: such a step is not generated.
+      RC_PRE(!e.last_call_fails);
+    }
+    return e;
+  }
+
+  void run(const ReferenceModel& before, QueueSystem& system) const override {
+    StoreUnderTest& sut = system.storage();
+    system.sync_clock(before.now());
+    system.calls().clear();
+    ReferenceModel after = before;
+    const Expectation e = play(after);
+    const Step step = make_queue_step(sut, describe(&before), e, before.task_ids());
+    const QueueSystem::WorkersRun workers = system.run_workers(plan_.handler(), 60s);
+    if (!workers.went_idle) {
+      tc::fail_step("QUE-17", step, "the workers were still busy 60 s after they started", sut);
+    }
+    if (!workers.shutdown.released.empty() || !workers.shutdown.errors.empty()) {
+      // Released claims are tasks the buffer still held while every worker slept.
+      tc::fail_step("QUE-17", step, "the queue's shutdown, with every worker asleep, released " +
+                                        std::to_string(workers.shutdown.released.size()) +
+                                        " claims and met " +
+                                        std::to_string(workers.shutdown.errors.size()) + " errors",
+                    sut);
+    }
+    check_worker_calls(step, e, before.now(), workers.claims, system);
+    check_store(step, e, before, after, before.task_ids(), system);
+    tally(system, e);
+    // How much of the run went through the prefetch buffer, for the summary.
+    for (const auto& ids : workers.claims) {
+      if (ids.size() > 1) system.tally["QUE-17 from the buffer"] += ids.size() - 1;
+    }
+  }
+
+  std::string describe(const ReferenceModel* model) const override {
+    return "run_workers(" + std::to_string(QueueSystem::kWorkers) + " workers, prefetch " +
+           std::to_string(QueueSystem::kPrefetch) + ", " + plan_.show_as_handler() + ")" +
+           at_clock(model);
+  }
+
+ private:
+  static constexpr std::size_t kMostRuns = 64;
+
+  static void check_worker_calls(const Step& step, const Expectation& e, Timestamp now,
+                                 const std::vector<std::vector<std::string>>& claimed,
+                                 QueueSystem& system) {
+    StoreUnderTest& sut = system.storage();
+    const std::vector<StorageCall> made = system.calls().calls();
+    const auto all_calls = [&] {
+      std::vector<StorageCall> expected;
+      for (const auto& c : e.calls) expected.push_back(c.call);
+      return "\n  calls made:     " + show_calls(made) + "\n  calls expected, in some order: " +
+             show_calls(expected);
+    };
+    // The claims: each at now, and between them the model's claims, each once.
+    std::map<std::string, int> claims;  // the model's count minus the workers'
+    std::set<std::string> buffered;     // returned by a batch after its first task
+    bool batches = false;
+    for (const auto& c : e.calls) {
+      if (c.call.operation == StorageOperation::dequeue) ++claims[c.subject];
+    }
+    for (const StorageCall& call : made) {
+      const bool claim = call.operation == StorageOperation::dequeue ||
+                         call.operation == StorageOperation::dequeue_batch;
+      if (claim && call.time != now) {
+        tc::fail_step("QUE-17", step, "a worker claimed at another time than the clock's now: " +
+                                          show_call(call) + all_calls(), sut);
+      }
+      batches = batches || call.operation == StorageOperation::dequeue_batch;
+    }
+    for (const auto& ids : claimed) {
+      for (std::size_t i = 0; i < ids.size(); ++i) {
+        --claims[ids[i]];
+        if (i > 0) buffered.insert(ids[i]);
+      }
+    }
+    for (const auto& [id, count] : claims) {
+      if (count < 0) {
+        tc::fail_step("QUE-12", step, "the workers claimed task " + show_text(id) + " " +
+                                          std::to_string(-count) +
+                                          " more times than the model" + all_calls(), sut);
+      }
+      if (count > 0) {
+        tc::fail_step(batches ? "QUE-17" : "QUE-13", step,
+                      "the workers went to sleep with task " + show_text(id) +
+                          " still due, claimed " + std::to_string(count) +
+                          " fewer times than the model" + all_calls(), sut);
+      }
+    }
+    // mark_running: once for each task taken from the buffer, for no other (QUE-18).
+    std::map<std::string, int> running;
+    for (const StorageCall& call : made) {
+      if (call.operation == StorageOperation::mark_running) ++running[call.task_id];
+    }
+    for (const auto& id : buffered) {
+      if (running[id] != 1) {
+        tc::fail_step("QUE-18", step, "task " + show_text(id) + " waited in the prefetch buffer "
+                                      "and was marked running " + std::to_string(running[id]) +
+                                      " times, not once" + all_calls(), sut);
+      }
+    }
+    for (const auto& [id, count] : running) {
+      if (count > 0 && !buffered.contains(id)) {
+        tc::fail_step("QUE-18", step, "task " + show_text(id) + " was marked running, but the "
+                                      "claim that returned it had just made it RUNNING" +
+                                      all_calls(), sut);
+      }
+    }
+    // The completions: the model's, as a multiset (the workers' order is theirs).
+    std::multiset<std::string> expected;
+    std::map<std::string, std::string_view> rule_of;
+    for (std::size_t i = 0; i < e.effective_calls(); ++i) {
+      const ExpectedCall& c = e.calls[i];
+      if (c.call.operation == StorageOperation::dequeue) continue;
+      expected.insert(show_call(c.call));
+      rule_of.emplace(show_call(c.call), c.rule);
+    }
+    std::multiset<std::string> completions;
+    for (const StorageCall& call : made) {
+      if (call.operation == StorageOperation::dequeue ||
+          call.operation == StorageOperation::dequeue_batch ||
+          call.operation == StorageOperation::mark_running) {
+        continue;
+      }
+      completions.insert(show_call(call));
+    }
+    for (const auto& call : expected) {
+      if (completions.count(call) < expected.count(call)) {
+        tc::fail_step(rule_of.at(call), step, "the workers did not make the call " + call + all_calls(),
+                      sut);
+      }
+    }
+    for (const auto& call : completions) {
+      if (expected.count(call) < completions.count(call)) {
+        const bool read = call.starts_with("get_task");
+        tc::fail_step(read ? e.get_task_rule : e.outcome_rule(), step,
+                      "the workers made an extra call " + call + all_calls(), sut);
+      }
+    }
+  }
+
+  HandlerPlan plan_;
+};
+
 // queue.complete_task(id, outcome, task) with the task object, as seed 000's "task object
 // is already available" scenario gets it (get_task, i.e. as the model holds it): QUE-2,
 // QUE-5 … QUE-9; QUE-16 for a malformed id or a task with another id. For an id the store
@@ -958,6 +1150,7 @@ queue_commands(GenerationOptions options) {
         {12, storage(model)},
         {4, sg::execOneOfWithArgs<QueueEnqueueCommand>()(model, options)},
         {6, sg::execOneOfWithArgs<WorkerStepCommand>()(model, options)},
+        {3, sg::execOneOfWithArgs<RunWorkersCommand>()(model, options)},
         {2, sg::execOneOfWithArgs<CompleteWithTaskCommand>()(model, options)},
         {2, sg::execOneOfWithArgs<CompleteWithoutTaskCommand>()(model, options)},
         {2, sg::execOneOfWithArgs<SleepUntilNextEtaCommand>()(model, options)},

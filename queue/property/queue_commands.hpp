@@ -6,6 +6,9 @@
 //   queue.enqueue(name, payload, options)       QUE-4, QUE-16
 //   worker_step(handler plan)                   a worker's dequeue → handler →
 //                                               complete_task (QUE-5 … QUE-9, QUE-18)
+//   run_workers(handler plan)                   a started queue's own workers, prefetching,
+//                                               until all sleep (QUE-10, QUE-12, QUE-17,
+//                                               QUE-18)
 //   queue.complete_task(id, outcome, task)      QUE-2, QUE-5 … QUE-9, QUE-16
 //   queue.complete_task(id, outcome)            QUE-1, QUE-3, QUE-5 … QUE-9, QUE-16
 //   worker_sleeps_until_next_eta()              moves the clock to the next eta
@@ -24,11 +27,13 @@
 #include <rapidcheck/state.h>
 
 #include <boost/asio/io_context.hpp>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "taskstore/conformance/counting_storage.hpp"
 #include "taskstore/conformance/property/property.hpp"
@@ -52,8 +57,16 @@ using StoreDecorator =
 // its own: worker_step does what a worker does, one task at a time), on a ManualClock
 // that each queue command sets to the model's clock. The queue reaches the store through
 // a CountingStorage (and the wrapper, if any), so each step sees which calls it made.
+// run_workers starts a second queue on the same store and clock, whose workers do run.
 class QueueSystem {
  public:
+  // The workers of run_workers' queue, and the prefetch buffer they share (QUE-17).
+  static constexpr std::size_t kWorkers = 2;
+  static constexpr std::size_t kPrefetch = 2;
+  // The task names run_workers' queue has handlers for (queue.enqueue's names); a task
+  // with any other name fails for good when a worker runs it (QUE-10).
+  static bool has_handler(const std::string& name) { return name == "job" || name == "mail.send"; }
+
   QueueSystem(const tc::Backend& backend, Timestamp start, const StoreDecorator& wrap = {});
   ~QueueSystem();
 
@@ -72,6 +85,20 @@ class QueueSystem {
   // Runs `handler` on `task` as a worker does (workers.cpp): its bytes are a success; a
   // std::exception its what(), anything else a fixed text, is a failure (QUE-11).
   TaskOutcome run_handler(const TaskHandler& handler, Task task);
+
+  // What run_workers saw.
+  struct WorkersRun {
+    bool went_idle = false;  // every worker came to sleep on the clock in time
+    ShutdownReport shutdown;  // of the queue, stopped once its workers slept
+    // The ids each claim returned, one list per dequeue or dequeue_batch, in the order the
+    // claims returned.
+    std::vector<std::vector<std::string>> claims;
+  };
+  // Starts a queue of kWorkers workers with prefetch kPrefetch on this store (through the
+  // CountingStorage, which records its calls) and clock, with `handler` for every name
+  // has_handler() knows; runs it until every worker sleeps on the clock, so nothing is left
+  // that they could do at its now, or until `timeout` has passed; then shuts it down.
+  WorkersRun run_workers(const TaskHandler& handler, std::chrono::milliseconds timeout);
 
   // How many queue steps ended under each rule ("QUE-6") and how many reschedules each
   // rule timed ("QUE-8 reschedule"), for the run's summary.

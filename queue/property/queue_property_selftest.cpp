@@ -43,6 +43,20 @@ class RetryRescheduleLost final : public Forwarding {
   }
 };
 
+// Hands the queue every task a batch claimed but the last, which stays RUNNING and is never
+// run, as a queue that lost a task from its prefetch buffer would leave it (breaks QUE-17).
+class BatchLosesItsLastTask final : public Forwarding {
+ public:
+  using Forwarding::Forwarding;
+  bool claims_batches() const override { return forwards_batches(); }
+  Awaitable<std::vector<Task>> dequeue_batch(Timestamp now, std::size_t max) override {
+    auto claim = target().dequeue_batch(now, max);
+    std::vector<Task> tasks = co_await std::move(claim);
+    if (tasks.size() > 1) tasks.pop_back();
+    co_return tasks;
+  }
+};
+
 template <typename Bug>
 StoreDecorator seeded() {
   return [](std::shared_ptr<BaseStorage> store) -> std::shared_ptr<BaseStorage> {
@@ -89,6 +103,11 @@ TEST(QueuePropertySelfTest, FinalFailureRecordedAsRetry_IsCaughtAsQue7) {
 // Checks: QUE-6
 TEST(QueuePropertySelfTest, LostRetryReschedule_IsCaughtAsQue6) {
   expect_caught(seeded<RetryRescheduleLost>(), "QUE-6");
+}
+
+// Checks: QUE-17
+TEST(QueuePropertySelfTest, PrefetchedTaskNeverRun_IsCaughtAsQue17) {
+  expect_caught(seeded<BatchLosesItsLastTask>(), "QUE-17");
 }
 
 // Checks: QUE-1, QUE-2, QUE-4, QUE-5, QUE-6, QUE-7, QUE-8, QUE-9

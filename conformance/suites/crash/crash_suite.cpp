@@ -37,6 +37,7 @@ class CrashTest : public BackendTest {
     options.kills = config.crash_kills;
     options.seed = config.seed.value_or(std::random_device{}());
     options.power_cut = power_cut;
+    options.batch_claims = backend().capabilities.batch_claims;
     const CrashRunReport report = run_crash_cycles(environment(), options);
     RecordProperty("crash_seed", std::to_string(options.seed));
     RecordProperty("crash_summary", report.summary());

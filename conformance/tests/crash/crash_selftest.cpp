@@ -13,6 +13,7 @@
 #include "crash_model.hpp"
 #include "selftest_stores.hpp"
 #include "taskstore/conformance/crash_driver.hpp"
+#include "taskstore/sync_wait.hpp"
 
 namespace taskstore::conformance {
 namespace {
@@ -248,6 +249,57 @@ TEST(CrashDriverSelfTest, ClaimHandedToTwoThreads_IsCaughtOnlyWhenThreadsRun) {
   EXPECT_TRUE(threads.inconsistent) << joined(threads.violations);
 }
 
+// Breaks BAT-6: claims a batch's tasks one dequeue at a time, each committed on its own,
+// pausing after each, so a kill in the middle of a batch leaves part of it claimed.
+class PiecemealBatches final : public ForwardingStorage {
+ public:
+  using ForwardingStorage::ForwardingStorage;
+  bool claims_batches() const override { return true; }
+  Awaitable<std::vector<Task>> dequeue_batch(Timestamp now, std::size_t max) override {
+    std::vector<Task> tasks;
+    while (tasks.size() < max) {
+      auto claim = target().dequeue(now);
+      std::optional<Task> task = co_await std::move(claim);
+      if (!task) break;
+      tasks.push_back(std::move(*task));
+      std::this_thread::sleep_for(std::chrono::milliseconds(15));
+    }
+    co_return tasks;
+  }
+};
+
+// Checks: CRASH-1, CRASH-2
+TEST(CrashDriverSelfTest, HealthyFileStoreWithBatchClaims_KeepsEveryPromise) {
+  TempDir dir;
+  WrappedEnvironment environment(dir.path(), [](std::shared_ptr<BaseStorage> inner) { return inner; });
+  CrashRunOptions options = quick_run(12);
+  options.max_threads = 3;
+  options.batch_claims = true;
+  const CrashRunReport report = run_crash_cycles(environment, options);
+  EXPECT_TRUE(report.violations.empty()) << joined(report.violations);
+  EXPECT_EQ(report.kills, 12);
+  EXPECT_GT(report.batch_claims, 0) << report.summary();
+  EXPECT_NE(report.summary().find("batch claims"), std::string::npos) << report.summary();
+}
+
+// Checks: CRASH-2
+TEST(CrashDriverSelfTest, BatchThatIsNotAllOrNothing_IsCaughtWhenAKillCutsItShort) {
+  TempDir dir;
+  WrappedEnvironment environment(dir.path(), [](std::shared_ptr<BaseStorage> inner) {
+    return std::make_shared<PiecemealBatches>(std::move(inner));
+  });
+  CrashRunOptions options = quick_run(60);  // one thread: the batch is the only claim in flight
+  options.batch_claims = true;
+  options.max_kill_delay = std::chrono::microseconds(20'000);  // often inside the pauses
+  const CrashRunReport report = run_crash_cycles(environment, options);
+  ASSERT_FALSE(report.violations.empty()) << "a batch claimed piece by piece passed: "
+                                          << report.summary();
+  EXPECT_NE(joined(report.violations).find("all or nothing"), std::string::npos)
+      << joined(report.violations);
+  EXPECT_TRUE(report.inconsistent) << joined(report.violations);
+  EXPECT_FALSE(report.acknowledged_lost) << joined(report.violations);
+}
+
 // The parent's bookkeeping of overlapping operations (crash_history.hpp), fed report lines
 // by hand.
 class CrashHistoryTest : public ::testing::Test {
@@ -268,6 +320,18 @@ class CrashHistoryTest : public ::testing::Test {
   }
   static CrashOp dequeue() {
     return CrashOp{.kind = CrashOpKind::dequeue, .id = "-", .time = detail::kChildNow, .text = ""};
+  }
+  static CrashOp batch(int max) {
+    return CrashOp{.kind = CrashOpKind::dequeue_batch,
+                   .id = "-",
+                   .time = detail::kChildNow,
+                   .text = std::to_string(max)};
+  }
+  void enqueue_due(std::initializer_list<const char*> ids) {
+    for (const char* id : ids) {
+      begin(0, enqueue(id, 0));
+      ack(0);
+    }
   }
 
   CrashRunReport report_;
@@ -327,6 +391,85 @@ TEST_F(CrashHistoryTest, AnEmptyClaim_BeganBeforeTheTaskWasDue_IsAllowed) {
   EXPECT_TRUE(report_.violations.empty()) << joined(report_.violations);
 }
 
+TEST_F(CrashHistoryTest, AShortBatch_IsExcusedOnlyByOtherClaimsInFlight) {
+  enqueue_due({"x", "y", "z"});
+  begin(1, batch(3));
+  begin(2, dequeue());
+  ack(1, "x,y");  // thread 2's dequeue may have taken z
+  EXPECT_TRUE(report_.violations.empty()) << joined(report_.violations);
+  ack(2, "z");
+  EXPECT_TRUE(report_.violations.empty()) << joined(report_.violations);
+  enqueue_due({"u", "v"});
+  begin(1, batch(2));
+  ack(1, "u");  // nothing else in flight: v was due all along
+  EXPECT_NE(joined(report_.violations).find("batch claim of up to 2 returned 1 task, but task 'v'"),
+            std::string::npos)
+      << joined(report_.violations);
+}
+
+TEST_F(CrashHistoryTest, AShortDequeue_ExcusedByABatchThatLeftATaskBehind_IsCaught) {
+  enqueue_due({"x", "y"});
+  begin(1, dequeue());
+  begin(2, batch(3));
+  ack(1);  // excused for now: thread 2's batch may take both
+  EXPECT_TRUE(report_.violations.empty()) << joined(report_.violations);
+  ack(2, "x");  // it did not: y was due all along
+  EXPECT_NE(joined(report_.violations).find("returned nothing while task 'y' was due"),
+            std::string::npos)
+      << joined(report_.violations);
+}
+
+TEST_F(CrashHistoryTest, ABatchOverItsMaxOrTakingATaskTwice_IsCaught) {
+  enqueue_due({"x", "y", "z"});
+  begin(1, batch(2));
+  ack(1, "x,y,z");
+  EXPECT_NE(joined(report_.violations).find("of up to 2 returned 3 tasks"), std::string::npos)
+      << joined(report_.violations);
+  report_.violations.clear();
+  begin(1, batch(2));
+  ack(1, "z,z");
+  EXPECT_NE(joined(report_.violations).find("second claim"), std::string::npos)
+      << joined(report_.violations);
+}
+
+// Checks: CRASH-2
+TEST(CrashHistoryVerify, ABatchCutShort_ShowsAllOfItsClaimsOrNone) {
+  for (const int shown : {0, 1, 2, 3}) {
+    SCOPED_TRACE("claims shown: " + std::to_string(shown));
+    TempDir dir;
+    const auto environment = file_backend(dir.path()).make_environment();
+    const auto store = environment->open();
+    boost::asio::io_context io;
+    CrashRunReport report;
+    detail::CrashHistory history(report);
+    detail::Flights flights;
+    long line = 0;
+    for (const char* id : {"x", "y", "z"}) {
+      const CrashOp op{.kind = CrashOpKind::enqueue, .id = id, .time = detail::kCrashBase};
+      flights[0] = detail::Flight{.op = op, .begun = ++line};
+      sync_wait(io, store->enqueue(detail::crash_task(id, op.time, detail::kCrashBase)));
+      history.acknowledge(0, "-", ++line, flights, "test: ");
+    }
+    // A batch of up to 3 in flight at the kill, of which `shown` claims reached the store.
+    flights[1] = detail::Flight{
+        .op = CrashOp{.kind = CrashOpKind::dequeue_batch, .id = "-", .time = detail::kChildNow,
+                      .text = "3"},
+        .begun = ++line};
+    for (int i = 0; i < shown; ++i) sync_wait(io, store->dequeue(detail::kChildNow));
+    history.verify(*store, io, flights, "test: ");
+    if (shown == 0 || shown == 3) {
+      EXPECT_TRUE(report.violations.empty()) << joined(report.violations);
+    } else {
+      EXPECT_NE(joined(report.violations).find("shows " + std::to_string(shown) +
+                                               " of its claims, but a batch is all or nothing: "
+                                               "it would have claimed 3 tasks, or none"),
+                std::string::npos)
+          << joined(report.violations);
+      EXPECT_TRUE(report.inconsistent);
+    }
+  }
+}
+
 TEST(CrashModel, OperationLines_RoundTrip) {
   const CrashOp op{.kind = CrashOpKind::mark_failed_final,
                    .id = "c3-7",
@@ -341,6 +484,11 @@ TEST(CrashModel, OperationLines_RoundTrip) {
   EXPECT_FALSE(detail::decode_op("mark_done c1 12x v").has_value());
   EXPECT_FALSE(detail::decode_op("frobnicate c1 12 v").has_value());
   EXPECT_FALSE(detail::decode_op("dequeue - 12").has_value());
+  const CrashOp batch{.kind = CrashOpKind::dequeue_batch, .id = "-", .time = from_micros(9), .text = "4"};
+  const auto batch_back = detail::decode_op(detail::encode(batch));
+  ASSERT_TRUE(batch_back.has_value()) << detail::encode(batch);
+  EXPECT_EQ(detail::claim_capacity(*batch_back), 4u);
+  EXPECT_FALSE(detail::decode_op("dequeue_batch - 12 -").has_value()) << "a batch needs its max";
 }
 
 TEST(CrashModel, OnlyResultWritingOperations_MayShowByTheirResultAlone) {

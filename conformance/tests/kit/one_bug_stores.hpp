@@ -539,11 +539,17 @@ class BatchOfZeroClaimsOne final : public ForwardingStorage {
 class BatchesShareASlot final : public ForwardingStorage {
  public:
   bool claims_batches() const override { return forwards_batches(); }
+  // The memory store claims in microseconds: a pause in every claim, as a store's round
+  // trip would take, keeps racing batches in flight together. Without it in dequeue too,
+  // the threads that claim one at a time drained the race before two batches overlapped.
+  Awaitable<std::optional<Task>> dequeue(Timestamp now) override {
+    std::this_thread::sleep_for(kRoundTrip);
+    auto op = target().dequeue(now);
+    co_return co_await std::move(op);
+  }
   Awaitable<std::vector<Task>> dequeue_batch(Timestamp now, std::size_t max) override {
     const int others = in_flight_++;
-    // The memory store claims in microseconds: a pause keeps racing batches in flight
-    // together, as a store's round trip would.
-    std::this_thread::sleep_for(std::chrono::microseconds(300));
+    std::this_thread::sleep_for(kRoundTrip);
     auto op = target().dequeue_batch(now, max);
     std::vector<Task> batch;
     try {
@@ -564,6 +570,7 @@ class BatchesShareASlot final : public ForwardingStorage {
   }
 
  private:
+  static constexpr std::chrono::microseconds kRoundTrip{300};
   std::atomic<int> in_flight_{0};
   std::mutex mutex_;
   std::optional<Task> last_;

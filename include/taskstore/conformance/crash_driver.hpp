@@ -4,8 +4,9 @@
 // or tools.
 //
 // Each cycle forks a child that opens the store through the StoreEnvironment and runs, on
-// one thread or on several at once, a seeded random loop of enqueue, dequeue, mark_running,
-// mark_done, mark_failed (with and without retry) and reschedule. The threads act as
+// one thread or on several at once, a seeded random loop of enqueue, dequeue (and, on a
+// store that claims batches, dequeue_batch), mark_running, mark_done, mark_failed (with and
+// without retry) and reschedule. The threads act as
 // workers would: each changes only tasks it enqueued or claimed and still holds, and every
 // thread's dequeues contend for the due tasks (the rules, and how overlapping operations
 // are ordered, are in conformance/kit/crash_history.hpp). Just before each operation a
@@ -20,11 +21,12 @@
 //    attempts, last_error and result (SUCCESS value, or FAILED error) its acknowledged
 //    operations give it, every other field as enqueued;
 //  - each operation in flight at the kill shows wholly or not at all; only mark_done and
-//    mark_failed(will_retry = false) may show just their new result, and each dequeue in
-//    flight may have claimed one due task;
-//  - each acknowledged dequeue claimed a task that was due while it ran (a task is never
-//    claimed twice) and came back empty only when every task due all along could have gone
-//    to another dequeue then in flight;
+//    mark_failed(will_retry = false) may show just their new result, and each claim in
+//    flight may have taken due tasks up to its capacity (one, or a batch's max); a batch
+//    that was the only claim in flight shows all of its claims or none (BAT-6);
+//  - each acknowledged claim took tasks that were due while it ran (a task is never claimed
+//    twice) and came back short only when every other task due all along could have gone
+//    to another claim then in flight;
 //  - a drain (dequeue until nothing is due) claims every PENDING task exactly once and
 //    nothing else.
 // The same store is reused by every cycle, so whatever a crash leaves behind (temporary
@@ -62,6 +64,8 @@ struct CrashRunOptions {
   // Every kill is a power cut. Needs the fault layer in this process and an environment
   // with a files_directory(); run_crash_cycles throws std::invalid_argument otherwise.
   bool power_cut = false;
+  // A third of the claims are dequeue_batch calls of 2 to 4 (the store must claim batches).
+  bool batch_claims = false;
 };
 
 struct CrashRunReport {
@@ -69,6 +73,7 @@ struct CrashRunReport {
   int acknowledged = 0;  // operations acknowledged over all cycles
   int concurrent_kills = 0;  // cycles whose child ran more than one thread
   int overlapping = 0;   // operations that began while another was in flight
+  int batch_claims = 0;  // dequeue_batch calls begun
   int cut_short = 0;     // cycles whose kill caught an operation in flight
   int cut_short_visible = 0;  // ... whose effect (whole, or the result alone) was then visible
   std::size_t tasks = 0;      // tasks in the store at the end
@@ -89,8 +94,8 @@ struct CrashRunReport {
   bool inconsistent = false;  // a state never allowed: the store does not open, a task is
                               // claimed twice or lost from the queue (CRASH-2/4)
 
-  // "50 kills (37 on several threads), 640 acknowledged operations (212 overlapping), 33 cut
-  // short (14 visible), 152 tasks" (or "50 power cuts ...").
+  // "50 kills (37 on several threads), 640 acknowledged operations (212 overlapping, 40
+  // batch claims), 33 cut short (14 visible), 152 tasks" (or "50 power cuts ...").
   std::string summary() const;
 };
 
