@@ -578,6 +578,13 @@ class QueueStep : public QueueCommand {
 
   // What the step must do, played on `model`.
   virtual Expectation play(ReferenceModel& model) const = 0;
+  // The start of a step's run: the queue's clock set to the model's, no calls recorded
+  // yet, and what the step must do, played on `after` (the model before the step).
+  Expectation start_run(ReferenceModel& after, QueueSystem& system) const {
+    system.sync_clock(after.now());
+    system.calls().clear();
+    return play(after);
+  }
   // The step as written in a sequence; with the model it runs on, with times resolved.
   virtual std::string describe(const ReferenceModel* model) const = 0;
 
@@ -666,10 +673,8 @@ class QueueEnqueueCommand final : public QueueStep {
 
   void run(const ReferenceModel& before, QueueSystem& system) const override {
     StoreUnderTest& sut = system.storage();
-    system.sync_clock(before.now());
-    system.calls().clear();
     ReferenceModel after = before;
-    const Expectation e = play(after);
+    const Expectation e = start_run(after, system);
     const auto actual = sut.call(system.queue().enqueue(name_, payload_, options_at(before)));
     const Step step = make_queue_step(sut, describe(&before), e, {id_});
     check_answer(step, e, actual.error, actual.message, "enqueue", sut);
@@ -758,10 +763,8 @@ class WorkerStepCommand final : public QueueStep {
 
   void run(const ReferenceModel& before, QueueSystem& system) const override {
     StoreUnderTest& sut = system.storage();
-    system.sync_clock(before.now());
-    system.calls().clear();
     ReferenceModel after = before;
-    const Expectation e = play(after);
+    const Expectation e = start_run(after, system);
     std::vector<std::string> touched;
     if (e.claimed) touched.push_back(e.claimed->id);
     const Step step = make_queue_step(sut, describe(&before), e, touched);
@@ -847,10 +850,8 @@ class RunWorkersCommand final : public QueueStep {
 
   void run(const ReferenceModel& before, QueueSystem& system) const override {
     StoreUnderTest& sut = system.storage();
-    system.sync_clock(before.now());
-    system.calls().clear();
     ReferenceModel after = before;
-    const Expectation e = play(after);
+    const Expectation e = start_run(after, system);
     const Step step = make_queue_step(sut, describe(&before), e, before.task_ids());
     const QueueSystem::WorkersRun workers = system.run_workers(plan_.handler(), 60s);
     if (!workers.went_idle) {
@@ -1010,10 +1011,8 @@ class CompleteWithTaskCommand final : public QueueStep {
 
   void run(const ReferenceModel& before, QueueSystem& system) const override {
     StoreUnderTest& sut = system.storage();
-    system.sync_clock(before.now());
-    system.calls().clear();
     ReferenceModel after = before;
-    const Expectation e = play(after);
+    const Expectation e = start_run(after, system);
     const auto actual =
         sut.call(system.queue().complete_task(id_, plan_.outcome(), given(before)));
     const Step step = make_queue_step(sut, describe(&before), e, {id_});
@@ -1084,10 +1083,8 @@ class CompleteWithoutTaskCommand final : public QueueStep {
 
   void run(const ReferenceModel& before, QueueSystem& system) const override {
     StoreUnderTest& sut = system.storage();
-    system.sync_clock(before.now());
-    system.calls().clear();
     ReferenceModel after = before;
-    const Expectation e = play(after);
+    const Expectation e = start_run(after, system);
     const auto actual = sut.call(system.queue().complete_task(id_, plan_.outcome()));
     const Step step = make_queue_step(sut, describe(&before), e, {id_});
     check_answer(step, e, actual.error, actual.message, "complete_task", sut);
