@@ -186,26 +186,17 @@ bool CrashHistory::verify(BaseStorage& store, boost::asio::io_context& io, const
   // workload's rule), and claims that may have taken due tasks, up to their capacity.
   std::map<std::string, CrashOp> cut_short_on;
   std::size_t dequeues = 0;  // the capacity of the claims in flight
-  std::vector<const Flight*> claims_in_flight;
   std::vector<std::string> ids = ids_;
   for (const auto& [thread, flight] : flights) {
     if (flight.applied) continue;
     if (const std::size_t capacity = claim_capacity(flight.op); capacity > 0) {
       dequeues += capacity;
-      claims_in_flight.push_back(&flight);
       continue;
     }
     cut_short_on.emplace(flight.op.id, flight.op);
     if (flight.op.kind == CrashOpKind::enqueue) ids.push_back(flight.op.id);
   }
   const std::string cut_short = describe_cut_short(flights);
-  // A batch that is the only claim in flight shows all its claims or none (BAT-6): how
-  // many it would have made, from the history before this reads the store into it.
-  std::optional<std::pair<std::size_t, std::size_t>> batch_allows;
-  if (claims_in_flight.size() == 1 &&
-      claims_in_flight.front()->op.kind == CrashOpKind::dequeue_batch) {
-    batch_allows = batch_bounds(*claims_in_flight.front(), cut_short_on);
-  }
   std::size_t claims = 0;
   bool visible = false;
 
@@ -281,16 +272,6 @@ bool CrashHistory::verify(BaseStorage& store, boost::asio::io_context& io, const
       lost(std::move(violation));
     }
   }
-  if (batch_allows && claims != 0 &&
-      (claims < batch_allows->first || claims > batch_allows->second)) {
-    const auto [least, most] = *batch_allows;
-    broken(context + "a batch claim of up to " + claims_in_flight.front()->op.text +
-           ", cut short by the kill, shows " + std::to_string(claims) +
-           " of its claims, but a batch is all or nothing: it would have claimed " +
-           (least == most ? std::to_string(least)
-                          : std::to_string(least) + " to " + std::to_string(most)) +
-           " tasks, or none");
-  }
   // The drain of the next reopen, and short claims from now on, count every task due. The
   // claims that excused a short one may have been cut short: nothing to settle.
   excuses_.clear();
@@ -299,25 +280,6 @@ bool CrashHistory::verify(BaseStorage& store, boost::asio::io_context& io, const
     if (is_due(tasks_.at(id), kChildNow)) due_since_[id] = 0;
   }
   return visible;
-}
-
-std::pair<std::size_t, std::size_t> CrashHistory::batch_bounds(
-    const Flight& batch, const std::map<std::string, CrashOp>& cut_short_on) const {
-  // A task due since before the batch began, untouched by any operation in flight, was
-  // there for the batch to take all along; one that became due later, or that an
-  // operation in flight may have made due, it may or may not have seen.
-  std::size_t sure = 0;
-  std::size_t maybe = cut_short_on.size();
-  for (const auto& [id, since] : due_since_) {
-    if (!is_due(tasks_.at(id), kChildNow) || cut_short_on.contains(id)) continue;
-    if (since < batch.begun) {
-      ++sure;
-    } else {
-      ++maybe;
-    }
-  }
-  const std::size_t max = claim_capacity(batch.op);
-  return {std::min(max, sure), std::min(max, sure + maybe)};
 }
 
 void CrashHistory::drain(BaseStorage& store, boost::asio::io_context& io,

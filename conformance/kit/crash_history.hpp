@@ -64,8 +64,8 @@ class CrashHistory {
   // Reads every task back from a reopened store and checks it against the history, letting
   // each operation in `flights` (cut short by the kill) show wholly, not at all, or
   // (mark_done, mark_failed without retry) by its result alone, and the claims in flight
-  // take at most their capacity of due tasks between them; a batch that is the only claim
-  // in flight shows all of its claims or none (BAT-6). Then takes what the store holds as the history, since it
+  // take at most their capacity of due tasks between them, each claim whole (a batch may
+  // show any of its claims: see CRASH-2). Then takes what the store holds as the history, since it
   // is one of the states allowed. Returns whether any operation in flight showed.
   bool verify(BaseStorage& store, boost::asio::io_context& io, const Flights& flights,
               const std::string& context);
@@ -86,10 +86,6 @@ class CrashHistory {
                          const std::string& context);
   void settle_excuses(int thread, const std::vector<std::string>& claimed,
                       const std::string& context);
-  // How many tasks `batch`, cut short by the kill as the only claim in flight, would have
-  // claimed had it run whole (least, most): what verify allows it to show besides none.
-  std::pair<std::size_t, std::size_t> batch_bounds(
-      const Flight& batch, const std::map<std::string, CrashOp>& cut_short_on) const;
 
   // An acknowledged operation that is missing or shows otherwise (CRASH-1, CRASH-3).
   void lost(std::string violation);

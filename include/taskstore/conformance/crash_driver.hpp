@@ -22,8 +22,8 @@
 //    operations give it, every other field as enqueued;
 //  - each operation in flight at the kill shows wholly or not at all; only mark_done and
 //    mark_failed(will_retry = false) may show just their new result, and each claim in
-//    flight may have taken due tasks up to its capacity (one, or a batch's max); a batch
-//    that was the only claim in flight shows all of its claims or none (BAT-6);
+//    flight may have taken due tasks up to its capacity (one, or a batch's max), each
+//    claim whole (a batch cut short may show some of its claims: CRASH-2 says why);
 //  - each acknowledged claim took tasks that were due while it ran (a task is never claimed
 //    twice) and came back short only when every other task due all along could have gone
 //    to another claim then in flight;
