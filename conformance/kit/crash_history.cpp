@@ -1,9 +1,6 @@
 #include "crash_history.hpp"
 
-#include <algorithm>
-#include <optional>
 #include <set>
-#include <utility>
 
 #include "taskstore/sync_wait.hpp"
 
@@ -152,7 +149,8 @@ void CrashHistory::check_short_claim(const Flight& flight, std::size_t returned,
     return;
   }
   const std::string& id = due_all_along.front();
-  broken(context + "an acknowledged " + excuse.what + ", but task '" + id + "' is due by the acknowledged history (" + brief(tasks_.at(id), kCrashBase) + ")" +
+  broken(context + "an acknowledged " + excuse.what + ", but task '" + id +
+         "' is due by the acknowledged history (" + brief(tasks_.at(id), kCrashBase) + ")" +
          (others == 0 ? std::string()
                       : ", as are " + std::to_string(due_all_along.size() - 1) +
                             " more, with only " + std::to_string(others) +
@@ -173,8 +171,9 @@ void CrashHistory::settle_excuses(int thread, const std::vector<std::string>& cl
     }
     if (!it->due.empty()) {
       const std::string& id = *it->due.begin();
-      broken(context + "an acknowledged " + it->what + " while task '" + id + "' was due by the acknowledged history, and none of the claims then in "
-             "flight claimed it");
+      broken(context + "an acknowledged " + it->what + " while task '" + id +
+             "' was due by the acknowledged history, and none of the claims then in flight "
+             "claimed it");
     }
     it = excuses_.erase(it);
   }
