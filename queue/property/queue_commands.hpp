@@ -105,6 +105,9 @@ class QueueSystem {
   std::map<std::string, std::size_t> tally;
 
  private:
+  // The options of both queues (the unstarted one's workers never run).
+  QueueOptions queue_options() const;
+
   tc::StoreUnderTest store_;
   boost::asio::io_context io_;  // the queue's executor (never run) and the handlers'
   std::shared_ptr<ManualClock> clock_;

@@ -63,13 +63,18 @@ QueueSystem::QueueSystem(const tc::Backend& backend, Timestamp start, const Stor
   std::shared_ptr<BaseStorage> seen = not_owned(store_.store());
   if (wrap) seen = wrap(std::move(seen));
   counting_ = std::make_shared<tc::CountingStorage>(std::move(seen));
+  queue_ = std::make_unique<AsyncTaskQueue>(counting_, io_.get_executor(), queue_options());
+}
+
+QueueOptions QueueSystem::queue_options() const {
   QueueOptions options;
-  options.workers = 1;
-  options.poll_interval = std::chrono::hours(1);
+  options.workers = kWorkers;
+  options.prefetch = kPrefetch;
+  options.poll_interval = std::chrono::hours(1);  // workers wake for the clock, not a poll
   options.clock = clock_;
   options.random = fixed_jitter_draw;
-  options.log = [](std::string_view) {};  // no worker runs, so nothing is logged
-  queue_ = std::make_unique<AsyncTaskQueue>(counting_, io_.get_executor(), std::move(options));
+  options.log = [](std::string_view) {};  // a storage error shows in the store's state
+  return options;
 }
 
 QueueSystem::~QueueSystem() {
@@ -101,15 +106,8 @@ QueueSystem::WorkersRun QueueSystem::run_workers(const TaskHandler& handler,
   WorkersRun run;
   const auto log = std::make_shared<ClaimLog>(counting_);
   boost::asio::io_context io;
-  QueueOptions options;
-  options.workers = kWorkers;
-  options.prefetch = kPrefetch;
-  options.poll_interval = std::chrono::hours(1);
-  options.clock = clock_;
-  options.random = fixed_jitter_draw;
-  options.log = [](std::string_view) {};  // a storage error shows in the store's state
   {
-    AsyncTaskQueue queue(log, io.get_executor(), std::move(options));
+    AsyncTaskQueue queue(log, io.get_executor(), queue_options());
     for (const char* name : {"job", "mail.send"}) queue.register_handler(name, handler);
     queue.start();
     const auto deadline = std::chrono::steady_clock::now() + timeout;
